@@ -1,0 +1,322 @@
+package core
+
+import (
+	"container/heap"
+	"time"
+
+	"github.com/mqgate/mqgate/core/store"
+)
+
+// Delivery is one message handed to a consumer or returned by Get.
+type Delivery struct {
+	// Tag identifies the delivery within its session for Ack, Nack and Touch.
+	// Tags increase in the order deliveries are handed to the session's sinks.
+	Tag         uint64
+	Queue       string
+	ConsumerTag string
+	// Redelivered is true when the message was delivered before.
+	Redelivered bool
+	// Count is how many times the message has been delivered, this one included.
+	Count uint32
+	// Seq is the message's position in its queue (increasing per queue).
+	Seq uint64
+	// Remaining is the number of ready messages left in the queue (basic.get-ok).
+	Remaining int
+	Message   *Message
+}
+
+// Sink receives a consumer's deliveries. Core calls it without holding any
+// queue lock, but under the session's delivery lock (so tags reach the wire in
+// order): a Sink must never block and never call back into core.
+type Sink interface {
+	// TryDeliver hands d over. false means the sink cannot take it now: the
+	// message goes back to its place and the consumer gets no more deliveries
+	// until Consumer.Resume.
+	TryDeliver(d *Delivery) bool
+	// Cancelled reports that the broker cancelled the consumer (its queue was
+	// deleted); err says why.
+	Cancelled(err error)
+}
+
+// lease is one unsettled delivery.
+type lease struct {
+	q        *Queue
+	e        *entry
+	c        *Consumer // nil for Get
+	s        *Session
+	tag      uint64
+	deadline int64 // unix ns; 0 none
+	idx      int   // in q.leases; -1 when not there
+	noAck    bool
+}
+
+type leaseHeap []*lease
+
+func (h leaseHeap) Len() int           { return len(h) }
+func (h leaseHeap) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
+func (h leaseHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *leaseHeap) Push(x any)        { l := x.(*lease); l.idx = len(*h); *h = append(*h, l) }
+func (h *leaseHeap) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	l.idx = -1
+	return l
+}
+
+type outcome uint8
+
+const (
+	outcomeAck outcome = iota
+	outcomeRequeue
+	outcomeReject // dead-letter (reason rejected) or drop
+)
+
+// handoff is a delivery chosen under the queue lock and handed over outside it.
+type handoff struct {
+	l *lease
+	d Delivery
+}
+
+const dispatchBatch = 64
+
+// dispatch hands ready messages to consumers with credit. Only one goroutine
+// dispatches a queue at a time (others set again and leave), which keeps
+// deliveries to a consumer in queue order without a goroutine per queue.
+func (q *Queue) dispatch() {
+	b := q.vh.b
+	var buf [dispatchBatch]handoff
+	var settleNoAck, failed []*lease
+	q.mu.Lock()
+	if q.dispatching {
+		q.again = true
+		q.mu.Unlock()
+		return
+	}
+	q.dispatching = true
+	for {
+		var dead []deadLetter
+		var batch store.Batch
+		now := b.now()
+		for _, l := range failed {
+			l.c.blocked = true
+			l.e.deliveries-- // it never reached the consumer
+			dead = q.settleLocked(l, outcomeRequeue, nil, dead)
+		}
+		for _, l := range settleNoAck {
+			dead = q.settleLocked(l, outcomeAck, &batch, dead)
+		}
+		failed, settleNoAck = failed[:0], settleNoAck[:0]
+		if batch.Len() > 0 {
+			b.store.Commit(&batch, nil)
+		}
+		q.again = false
+		n, d := q.takeLocked(now, nil, dispatchBatch, buf[:0], dead)
+		dead = d
+		if len(n) == 0 && !q.again {
+			q.dispatching = false
+			q.armLocked(now)
+			q.mu.Unlock()
+			b.deadLetter(dead)
+			return
+		}
+		q.mu.Unlock()
+		b.deadLetter(dead)
+		for i := range n {
+			h := &n[i]
+			if !q.handOff(h) {
+				failed = append(failed, h.l)
+			} else if h.l.noAck {
+				settleNoAck = append(settleNoAck, h.l)
+			}
+		}
+		q.mu.Lock()
+	}
+}
+
+// handOff loads the message body if it was evicted, registers the lease with
+// its session and gives the delivery to the consumer's sink.
+func (q *Queue) handOff(h *handoff) bool {
+	l := h.l
+	if h.d.Message == nil {
+		m, err := q.vh.b.load(l.e.st)
+		if err != nil {
+			q.vh.b.log.Error("cannot read message from the store", "queue", q.name, "id", l.e.st.id, "err", err)
+			return false
+		}
+		h.d.Message = m
+	}
+	c := l.c
+	s := c.s
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if c.cancelled.Load() || !s.register(l) {
+		return false
+	}
+	h.d.Tag = l.tag
+	if c.sink.TryDeliver(&h.d) {
+		return true
+	}
+	s.unregister(l)
+	return false
+}
+
+// takeLocked chooses up to max (consumer, entry) pairs and leases them. With
+// only set, it serves that consumer alone (Get); otherwise it round-robins over
+// the consumers with credit, highest priority first.
+func (q *Queue) takeLocked(now int64, only *Consumer, max int, out []handoff, dead []deadLetter) ([]handoff, []deadLetter) {
+	group := ""
+	fifo, _ := q.ready.(*fifoReady)
+	for len(out) < max {
+		e := q.ready.peek()
+		if e != nil && e.expires > 0 && e.expires <= now {
+			dead = q.expireHeadsLocked(now, dead)
+			continue
+		}
+		size := 0
+		if e != nil {
+			size = e.st.size
+		}
+		c := only
+		if c == nil {
+			c = q.pickLocked(size)
+		} else if !c.hasCreditLocked(size) {
+			c = nil
+		}
+		if c == nil {
+			break
+		}
+		// A Get from a FIFO queue keeps taking from the group it started
+		// with, in order, before moving on (one receive, one group's run).
+		if fifo != nil && only != nil && group != "" {
+			if g := fifo.popGroup(group); g != nil {
+				e = g
+			} else {
+				e = q.ready.pop()
+			}
+		} else {
+			e = q.ready.pop()
+		}
+		if e == nil {
+			break
+		}
+		group = e.group
+		q.readyBytes -= int64(e.st.size)
+		e.deliveries++
+		l := &lease{q: q, e: e, c: c, s: c.s, idx: -1, noAck: c.noAck}
+		if c.lease > 0 && !c.noAck {
+			l.deadline = now + int64(c.lease)
+			heap.Push(&q.leases, l)
+		}
+		q.unacked++
+		q.ready.leased(e)
+		c.inflight++
+		c.inflightBytes += int64(e.st.size)
+		c.s.inflight.Add(1)
+		if c.waiter {
+			c.taken++
+		}
+		out = append(out, handoff{l: l, d: Delivery{Queue: q.name, ConsumerTag: c.tag,
+			Redelivered: e.deliveries > 1 || e.recovered, Count: e.deliveries, Seq: e.seq,
+			Remaining: q.ready.len(), Message: e.st.msg.Load()}})
+	}
+	return out, dead
+}
+
+// pickLocked returns the consumer that should get a message of size next.
+func (q *Queue) pickLocked(size int) *Consumer {
+	if q.cfg.singleActive {
+		if c := q.active; c != nil && c.hasCreditLocked(size) {
+			return c
+		}
+		return nil
+	}
+	n := len(q.consumers)
+	var best *Consumer
+	bestAt := 0
+	for i := 0; i < n; i++ {
+		at := (q.rr + i) % n
+		c := q.consumers[at]
+		if (best == nil || c.priority > best.priority) && c.hasCreditLocked(size) {
+			best, bestAt = c, at
+		}
+	}
+	if best != nil {
+		q.rr = bestAt + 1
+	}
+	return best
+}
+
+// settleLocked ends lease l with outcome o. Store writes go to batch when
+// given (the caller commits it), else are committed here.
+func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []deadLetter) []deadLetter {
+	if l.idx >= 0 {
+		heap.Remove(&q.leases, l.idx)
+	}
+	q.unacked--
+	e := l.e
+	if c := l.c; c != nil {
+		c.inflight--
+		c.inflightBytes -= int64(e.st.size)
+		c.s.inflight.Add(-1)
+	}
+	q.ready.settled(e)
+	if q.deleted {
+		return dead
+	}
+	switch o {
+	case outcomeAck:
+		q.releaseEntry(e, batch)
+	case outcomeReject:
+		dead = q.removeLocked(e, "rejected", dead)
+	case outcomeRequeue:
+		if q.cfg.deliveryLimit >= 0 && int64(e.deliveries) > q.cfg.deliveryLimit {
+			return q.removeLocked(e, "delivery_limit", dead)
+		}
+		q.ready.requeue(e)
+		q.readyBytes += int64(e.st.size)
+	}
+	return dead
+}
+
+// settle ends leases of this queue from outside: the session's Ack, Nack and
+// Close. It then dispatches, since credit was freed.
+func (q *Queue) settle(ls []*lease, o outcome) {
+	var dead []deadLetter
+	var batch store.Batch
+	q.mu.Lock()
+	for _, l := range ls {
+		dead = q.settleLocked(l, o, &batch, dead)
+	}
+	if batch.Len() > 0 {
+		q.vh.b.store.Commit(&batch, nil)
+	}
+	q.armLocked(q.vh.b.now())
+	q.mu.Unlock()
+	q.vh.b.deadLetter(dead)
+	q.dispatch()
+}
+
+// touch moves a lease's deadline to now+d (SQS ChangeMessageVisibility). A
+// zero d makes the message visible again at once.
+func (q *Queue) touch(l *lease, d time.Duration) {
+	if d <= 0 {
+		q.settle([]*lease{l}, outcomeRequeue)
+		return
+	}
+	now := q.vh.b.now()
+	q.mu.Lock()
+	l.deadline = now + int64(d)
+	if l.idx >= 0 {
+		heap.Fix(&q.leases, l.idx)
+	} else {
+		heap.Push(&q.leases, l)
+	}
+	if q.timer != nil && q.timerAt > l.deadline {
+		q.timer.Stop()
+		q.timer = nil
+	}
+	q.armLocked(now)
+	q.mu.Unlock()
+}

@@ -1,0 +1,408 @@
+package core
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Session is a unit of work of one client: an AMQP channel, an MQTT session,
+// a STOMP connection, the SQS API of one user. It owns consumers and leases;
+// closing it requeues every unsettled delivery.
+type Session struct {
+	conn *Connection
+
+	// deliverMu orders tag assignment with the hand-over to sinks, so tags
+	// reach a client in increasing order. Lock order: deliverMu, then mu.
+	deliverMu sync.Mutex
+
+	mu        sync.Mutex
+	nextTag   uint64
+	unacked   map[uint64]*lease
+	tags      []uint64 // issued tags, ascending, for Ack(multiple)
+	consumers map[string]*Consumer
+	closed    bool
+	ctagSeq   uint64
+
+	prefetchShared atomic.Int64 // session-wide unsettled limit (basic.qos global)
+	inflight       atomic.Int64
+}
+
+// Connection returns the session's connection.
+func (s *Session) Connection() *Connection { return s.conn }
+
+// register assigns l a tag and records it. The caller holds deliverMu.
+func (s *Session) register(l *lease) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.nextTag++
+	l.tag = s.nextTag
+	if !l.noAck {
+		s.unacked[l.tag] = l
+		s.tags = append(s.tags, l.tag)
+	}
+	return true
+}
+
+// unregister undoes register after a sink refused the delivery.
+func (s *Session) unregister(l *lease) {
+	s.mu.Lock()
+	delete(s.unacked, l.tag)
+	s.mu.Unlock()
+}
+
+// forgetLease drops l when its queue ended it (deadline passed).
+func (s *Session) forgetLease(l *lease) {
+	s.mu.Lock()
+	if s.unacked[l.tag] == l {
+		delete(s.unacked, l.tag)
+	}
+	s.mu.Unlock()
+}
+
+// takeLocked removes and returns the leases named by tag (and all before it
+// when multiple). An unknown tag is a PreconditionFailed error, as AMQP's
+// "unknown delivery tag".
+func (s *Session) takeLocked(tag uint64, multiple bool) ([]*lease, error) {
+	if multiple {
+		var out []*lease
+		i := 0
+		for ; i < len(s.tags) && (s.tags[i] <= tag || tag == 0); i++ {
+			if l, ok := s.unacked[s.tags[i]]; ok {
+				delete(s.unacked, s.tags[i])
+				out = append(out, l)
+			}
+		}
+		s.tags = append(s.tags[:0], s.tags[i:]...)
+		if len(out) == 0 && tag != 0 {
+			return nil, errorf(PreconditionFailed, "unknown delivery tag %d", tag)
+		}
+		return out, nil
+	}
+	l, ok := s.unacked[tag]
+	if !ok {
+		return nil, errorf(PreconditionFailed, "unknown delivery tag %d", tag)
+	}
+	delete(s.unacked, tag)
+	// Keep s.tags from growing without bound under out-of-order single acks.
+	if len(s.tags) > 64 && len(s.tags) > 2*len(s.unacked) {
+		j := 0
+		for _, t := range s.tags {
+			if _, ok := s.unacked[t]; ok {
+				s.tags[j] = t
+				j++
+			}
+		}
+		s.tags = s.tags[:j]
+	}
+	return []*lease{l}, nil
+}
+
+// settleTags ends the leases named by tag with outcome o.
+func (s *Session) settleTags(tag uint64, multiple bool, o outcome) error {
+	s.mu.Lock()
+	ls, err := s.takeLocked(tag, multiple)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	settleByQueue(ls, o)
+	return nil
+}
+
+// settleByQueue settles leases one queue at a time, in tag order per queue.
+func settleByQueue(ls []*lease, o outcome) {
+	for len(ls) > 0 {
+		q := ls[0].q
+		var mine, rest []*lease
+		for _, l := range ls {
+			if l.q == q {
+				mine = append(mine, l)
+			} else {
+				rest = append(rest, l)
+			}
+		}
+		q.settle(mine, o)
+		ls = rest
+	}
+}
+
+// Ack settles a delivery (and, with multiple, every earlier one; tag 0 with
+// multiple means all).
+func (s *Session) Ack(tag uint64, multiple bool) error {
+	return s.settleTags(tag, multiple, outcomeAck)
+}
+
+// NackOptions say what becomes of a rejected delivery.
+type NackOptions struct {
+	Multiple bool
+	// Requeue puts the message back at its position; otherwise it is
+	// dead-lettered (reason rejected) or dropped.
+	Requeue bool
+}
+
+// Nack rejects a delivery.
+func (s *Session) Nack(tag uint64, opts NackOptions) error {
+	o := outcomeReject
+	if opts.Requeue {
+		o = outcomeRequeue
+	}
+	return s.settleTags(tag, opts.Multiple, o)
+}
+
+// Touch changes a delivery's lease to end d from now; d == 0 requeues it now.
+func (s *Session) Touch(tag uint64, d time.Duration) error {
+	s.mu.Lock()
+	l, ok := s.unacked[tag]
+	if ok && d <= 0 {
+		delete(s.unacked, tag)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return errorf(NotFound, "unknown delivery tag %d", tag)
+	}
+	l.q.touch(l, d)
+	return nil
+}
+
+// Recover requeues every unsettled delivery of the session (basic.recover).
+func (s *Session) Recover() {
+	s.mu.Lock()
+	ls, _ := s.takeLocked(0, true)
+	s.mu.Unlock()
+	settleByQueue(ls, outcomeRequeue)
+}
+
+// SetPrefetch sets a limit on unsettled deliveries shared by all of the
+// session's consumers (AMQP basic.qos with global); 0 removes it.
+func (s *Session) SetPrefetch(count int) { s.prefetchShared.Store(int64(count)) }
+
+// Unacked is the number of unsettled deliveries of the session.
+func (s *Session) Unacked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.unacked)
+}
+
+// Consume subscribes to queue. The sink starts receiving before Consume
+// returns.
+func (s *Session) Consume(queue string, opts ConsumeOptions, sink Sink) (*Consumer, error) {
+	q, err := s.conn.queueFor(queue, permRead)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errorf(PreconditionFailed, "session closed")
+	}
+	tag := opts.Tag
+	if tag == "" {
+		s.ctagSeq++
+		tag = "ctag-" + strconv.FormatUint(s.conn.id, 10) + "." + strconv.FormatUint(s.ctagSeq, 10)
+	}
+	if _, dup := s.consumers[tag]; dup {
+		s.mu.Unlock()
+		return nil, errorf(InvalidArgument, "attempt to reuse consumer tag '%s'", tag)
+	}
+	c := &Consumer{s: s, q: q, tag: tag, noAck: opts.NoAck, exclusive: opts.Exclusive, priority: opts.Priority,
+		prefetch: opts.PrefetchCount, prefBytes: opts.PrefetchBytes, lease: opts.Lease, sink: sink}
+	s.consumers[tag] = c
+	s.mu.Unlock()
+	if err := q.addConsumer(c); err != nil {
+		s.mu.Lock()
+		delete(s.consumers, tag)
+		s.mu.Unlock()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Cancel stops the consumer tag. Its unsettled deliveries stay leased to the
+// session until settled or the session closes.
+func (s *Session) Cancel(tag string) error {
+	s.mu.Lock()
+	c, ok := s.consumers[tag]
+	delete(s.consumers, tag)
+	s.mu.Unlock()
+	if !ok {
+		return errorf(NotFound, "no consumer '%s'", tag)
+	}
+	s.cancel(c)
+	return nil
+}
+
+func (s *Session) cancel(c *Consumer) {
+	c.cancelled.Store(true)
+	if c.q.removeConsumer(c) {
+		c.q.vh.deleteQueue(c.q, false, false, "auto-delete")
+	}
+}
+
+// consumerCancelled is called when the queue of c went away.
+func (s *Session) consumerCancelled(c *Consumer, err error) {
+	s.mu.Lock()
+	_, mine := s.consumers[c.tag]
+	if mine {
+		delete(s.consumers, c.tag)
+	}
+	s.mu.Unlock()
+	if mine && !c.waiter {
+		c.sink.Cancelled(err)
+	}
+}
+
+// Close requeues every unsettled delivery and cancels every consumer.
+func (s *Session) Close() {
+	s.deliverMu.Lock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.deliverMu.Unlock()
+		return
+	}
+	s.closed = true
+	ls, _ := s.takeLocked(0, true)
+	cs := make([]*Consumer, 0, len(s.consumers))
+	for _, c := range s.consumers {
+		c.cancelled.Store(true)
+		cs = append(cs, c)
+	}
+	s.consumers = nil
+	s.mu.Unlock()
+	s.deliverMu.Unlock()
+	for _, c := range cs {
+		s.cancel(c)
+	}
+	settleByQueue(ls, outcomeRequeue)
+	s.conn.forgetSession(s)
+}
+
+// GetOptions configure Get.
+type GetOptions struct {
+	// Max is the most messages to return (at least 1).
+	Max int
+	// Wait is how long to wait for a first message when none is ready.
+	Wait time.Duration
+	// NoAck settles the messages as they are returned.
+	NoAck bool
+	// Lease requeues a returned message not settled within it; 0 uses the
+	// queue's x-visibility-timeout, if any.
+	Lease time.Duration
+}
+
+// Get returns up to Max ready messages (AMQP basic.get, SQS ReceiveMessage),
+// waiting up to Wait for the first to arrive. An empty result is not an error.
+func (s *Session) Get(ctx context.Context, queue string, opts GetOptions) ([]*Delivery, error) {
+	q, err := s.conn.queueFor(queue, permRead)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Max < 1 {
+		opts.Max = 1
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = q.cfg.visibility
+	}
+	w := &getSink{ch: make(chan *Delivery, opts.Max)}
+	c := &Consumer{s: s, q: q, tag: "", noAck: opts.NoAck, lease: opts.Lease, sink: w, waiter: true, max: opts.Max}
+	out := q.getNow(c)
+	if len(out) > 0 || opts.Wait <= 0 {
+		return out, nil
+	}
+	s.mu.Lock()
+	s.ctagSeq++
+	c.tag = "get-" + strconv.FormatUint(s.ctagSeq, 10)
+	s.consumers[c.tag] = c
+	s.mu.Unlock()
+	if err := q.addConsumer(c); err != nil {
+		s.mu.Lock()
+		delete(s.consumers, c.tag)
+		s.mu.Unlock()
+		return nil, err
+	}
+	timer := time.NewTimer(opts.Wait)
+	select {
+	case d := <-w.ch:
+		out = append(out, d)
+	case <-ctx.Done():
+	case <-timer.C:
+	case <-w.gone:
+	}
+	timer.Stop()
+	s.mu.Lock()
+	delete(s.consumers, c.tag)
+	s.mu.Unlock()
+	// Cancel under deliverMu: no hand-over to the waiter is in progress after.
+	s.deliverMu.Lock()
+	c.cancelled.Store(true)
+	s.deliverMu.Unlock()
+	q.removeConsumer(c)
+	for {
+		select {
+		case d := <-w.ch:
+			out = append(out, d)
+		default:
+			return out, nil
+		}
+	}
+}
+
+// getNow takes ready messages for a Get without registering a consumer.
+func (q *Queue) getNow(c *Consumer) []*Delivery {
+	b := q.vh.b
+	var dead []deadLetter
+	var buf [dispatchBatch]handoff
+	q.mu.Lock()
+	q.lastUsed = b.now()
+	hs, dead := q.takeLocked(b.now(), c, c.max, buf[:0], dead)
+	q.armLocked(b.now())
+	q.mu.Unlock()
+	b.deadLetter(dead)
+	out := make([]*Delivery, 0, len(hs))
+	var failed, noAck []*lease
+	for i := range hs {
+		if q.handOff(&hs[i]) {
+			d := <-c.sink.(*getSink).ch
+			out = append(out, d)
+			if c.noAck {
+				noAck = append(noAck, hs[i].l)
+			}
+		} else {
+			failed = append(failed, hs[i].l)
+		}
+	}
+	if len(noAck) > 0 {
+		q.settle(noAck, outcomeAck)
+	}
+	if len(failed) > 0 {
+		for _, l := range failed {
+			l.e.deliveries--
+		}
+		q.settle(failed, outcomeRequeue)
+	}
+	return out
+}
+
+// getSink collects the deliveries of a Get.
+type getSink struct {
+	ch   chan *Delivery
+	gone chan struct{}
+}
+
+func (g *getSink) TryDeliver(d *Delivery) bool {
+	dd := *d
+	select {
+	case g.ch <- &dd:
+		return true
+	default:
+		return false
+	}
+}
+
+func (g *getSink) Cancelled(error) {}
