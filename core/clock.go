@@ -102,7 +102,7 @@ func (h fakeTimers) Less(i, j int) bool {
 	}
 	return h[i].at.Before(h[j].at)
 }
-func (h fakeTimers) Swap(i, j int)  { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h fakeTimers) Swap(i, j int) { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
 func (h *fakeTimers) Push(x any)   { t := x.(*fakeTimer); t.idx = len(*h); *h = append(*h, t) }
 func (h *fakeTimers) Pop() any {
 	old := *h

@@ -209,9 +209,9 @@ func (d *decoder) raw() []byte {
 	return p
 }
 
-func (d *decoder) str() string    { return string(d.raw()) }
-func (d *decoder) bytes() []byte  { return append([]byte(nil), d.raw()...) }
-func (d *decoder) bool() bool     { return d.u8() != 0 }
+func (d *decoder) str() string   { return string(d.raw()) }
+func (d *decoder) bytes() []byte { return append([]byte(nil), d.raw()...) }
+func (d *decoder) bool() bool    { return d.u8() != 0 }
 func (d *decoder) time() time.Time {
 	n := d.svar()
 	if n == 0 {

@@ -64,6 +64,6 @@ type stored struct {
 	persistent bool
 	published  int64 // unix nanoseconds
 	refs       atomic.Int32
-	onDisk     atomic.Bool              // PutMessage was committed for it
+	onDisk     atomic.Bool             // PutMessage was committed for it
 	msg        atomic.Pointer[Message] // nil once evicted: read back from the store
 }

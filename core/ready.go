@@ -148,11 +148,11 @@ func (r *priorityReady) level(e *entry) *seqList {
 	return &r.levels[p]
 }
 
-func (r *priorityReady) len() int          { return r.n }
-func (r *priorityReady) push(e *entry)     { r.level(e).push(e); r.n++ }
-func (r *priorityReady) requeue(e *entry)  { r.level(e).insert(e); r.n++ }
-func (r *priorityReady) leased(*entry)     {}
-func (r *priorityReady) settled(*entry)    {}
+func (r *priorityReady) len() int         { return r.n }
+func (r *priorityReady) push(e *entry)    { r.level(e).push(e); r.n++ }
+func (r *priorityReady) requeue(e *entry) { r.level(e).insert(e); r.n++ }
+func (r *priorityReady) leased(*entry)    {}
+func (r *priorityReady) settled(*entry)   {}
 func (r *priorityReady) each(fn func(*entry)) {
 	for i := range r.levels {
 		r.levels[i].each(fn)
