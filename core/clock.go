@@ -20,6 +20,21 @@ type Timer interface {
 	Stop() bool
 }
 
+// instant reads the broker's clock at most once, and only when asked: most
+// messages need no time at all (no TTL, no lease, no delay), and reading the
+// clock is a measurable part of the hot path.
+type instant struct {
+	b *Broker
+	t int64
+}
+
+func (i *instant) get() int64 {
+	if i.t == 0 {
+		i.t = i.b.now()
+	}
+	return i.t
+}
+
 // SystemClock is the real clock.
 type SystemClock struct{}
 

@@ -39,12 +39,18 @@ func (e *encoder) bool(v bool) {
 		e.u8(0)
 	}
 }
+
+// time writes a presence byte, then seconds and nanoseconds: UnixNano would
+// overflow outside 1678–2262 (an AMQP timestamp is any uint64 of seconds) and
+// could not tell the Unix epoch from no time.
 func (e *encoder) time(t time.Time) {
 	if t.IsZero() {
-		e.svar(0)
+		e.u8(0)
 		return
 	}
-	e.svar(t.UnixNano())
+	e.u8(1)
+	e.svar(t.Unix())
+	e.uvar(uint64(t.Nanosecond()))
 }
 
 // Value type tags of the table codec.
@@ -213,11 +219,17 @@ func (d *decoder) str() string   { return string(d.raw()) }
 func (d *decoder) bytes() []byte { return append([]byte(nil), d.raw()...) }
 func (d *decoder) bool() bool    { return d.u8() != 0 }
 func (d *decoder) time() time.Time {
-	n := d.svar()
-	if n == 0 {
+	if !d.bool() {
 		return time.Time{}
 	}
-	return time.Unix(0, n)
+	sec, ns := d.svar(), d.uvar()
+	if ns >= uint64(time.Second) {
+		d.fail()
+	}
+	if d.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(ns))
 }
 
 func (d *decoder) table(depth int) Table {
@@ -279,7 +291,9 @@ func (d *decoder) value(depth int) any {
 	case tagTime:
 		return time.Unix(d.svar(), 0)
 	case tagTable:
-		return d.table(depth + 1)
+		// depth already counts this value's nesting: one level per table or
+		// array, as the AMQP codec counts (it accepts 64).
+		return d.table(depth)
 	default:
 		d.fail()
 		return nil

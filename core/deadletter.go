@@ -59,16 +59,16 @@ func (b *Broker) deadLetterOne(dl deadLetter) {
 		}
 	}
 	if len(targets) > 0 {
-		b.deliverRouted(dm, targets, -1, nil)
+		b.deliverRouted(dm, targets, -1, nil, now.UnixNano())
 	}
 }
 
-// deathCycle reports RabbitMQ's cycle rule (rabbit_dead_letter:is_cycle): a
-// message dead-lettered into a queue it already died in, with no rejection on
-// the way, would circle for ever and is dropped.
+// deathCycle reports RabbitMQ's cycle rule (mc:is_cycle_v2): a message
+// dead-lettered into a queue it already died in, with no rejection since that
+// death, would circle for ever and is dropped. x-death lists the newest death
+// first, so the walk stops at the first rejection or the first death in queue.
 func deathCycle(m *Message, queue string) bool {
 	deaths, _ := m.Properties.Headers["x-death"].([]any)
-	seen := false
 	for _, d := range deaths {
 		t, _ := d.(Table)
 		if t == nil {
@@ -78,10 +78,10 @@ func deathCycle(m *Message, queue string) bool {
 			return false
 		}
 		if qn, _ := t["queue"].(string); qn == queue {
-			seen = true
+			return true
 		}
 	}
-	return seen
+	return false
 }
 
 // deadLettered returns the copy of m that goes to the dead-letter exchange:
@@ -121,15 +121,16 @@ func deadLettered(m *Message, q *Queue, reason string, now time.Time) *Message {
 		break
 	}
 	if entry == nil {
+		// time is that of the first death for (queue, reason); a later one
+		// only counts up, as in RabbitMQ.
 		entry = Table{"count": int64(0), "reason": reason, "queue": q.name, "exchange": m.Exchange,
-			"routing-keys": []any{m.RoutingKey}}
+			"routing-keys": []any{m.RoutingKey}, "time": now.Truncate(time.Second)}
 		if m.Properties.Expiration != "" {
 			entry["original-expiration"] = m.Properties.Expiration
 		}
 	}
 	n, _ := tableInt(entry["count"])
 	entry["count"] = n + 1
-	entry["time"] = now.Truncate(time.Second)
 	h["x-death"] = append([]any{entry}, deaths...)
 	if _, ok := h["x-first-death-reason"]; !ok {
 		h["x-first-death-reason"] = reason

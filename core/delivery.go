@@ -48,6 +48,10 @@ type lease struct {
 	deadline int64 // unix ns; 0 none
 	idx      int   // in q.leases; -1 when not there
 	noAck    bool
+	// settled is set, under q.mu, by the first settleLocked. An Ack or Touch
+	// that took the lease from its session just as its deadline passed
+	// arrives second and must not end it again.
+	settled bool
 }
 
 type leaseHeap []*lease
@@ -86,7 +90,6 @@ const dispatchBatch = 64
 // deliveries to a consumer in queue order without a goroutine per queue.
 func (q *Queue) dispatch() {
 	b := q.vh.b
-	var buf [dispatchBatch]handoff
 	var settleNoAck, failed []*lease
 	q.mu.Lock()
 	if q.dispatching {
@@ -95,28 +98,35 @@ func (q *Queue) dispatch() {
 		return
 	}
 	q.dispatching = true
+	if q.dispatchBuf == nil {
+		q.dispatchBuf = make([]handoff, 0, dispatchBatch)
+	}
 	for {
 		var dead []deadLetter
-		var batch store.Batch
-		now := b.now()
+		var batch *store.Batch
+		now := instant{b: b}
 		for _, l := range failed {
 			l.c.blocked = true
 			l.e.deliveries-- // it never reached the consumer
 			dead = q.settleLocked(l, outcomeRequeue, nil, dead)
 		}
 		for _, l := range settleNoAck {
-			dead = q.settleLocked(l, outcomeAck, &batch, dead)
+			if batch == nil && (q.persists(l.e.st) || l.e.st.written.Load()) {
+				batch = new(store.Batch) // one write for the batch's settlements
+			}
+			dead = q.settleLocked(l, outcomeAck, batch, dead)
 		}
 		failed, settleNoAck = failed[:0], settleNoAck[:0]
-		if batch.Len() > 0 {
-			b.store.Commit(&batch, nil)
+		if batch != nil && batch.Len() > 0 {
+			b.store.Commit(batch, nil)
 		}
 		q.again = false
-		n, d := q.takeLocked(now, nil, dispatchBatch, buf[:0], dead)
+		clear(q.dispatchBuf[:cap(q.dispatchBuf)])
+		n, d := q.takeLocked(&now, nil, dispatchBatch, q.dispatchBuf[:0], dead)
 		dead = d
 		if len(n) == 0 && !q.again {
 			q.dispatching = false
-			q.armLocked(now)
+			q.armLocked(now.t)
 			q.mu.Unlock()
 			b.deadLetter(dead)
 			return
@@ -125,7 +135,7 @@ func (q *Queue) dispatch() {
 		b.deadLetter(dead)
 		for i := range n {
 			h := &n[i]
-			if !q.handOff(h) {
+			if refusedIn(failed, h.l.c) || !q.handOff(h) {
 				failed = append(failed, h.l)
 			} else if h.l.noAck {
 				settleNoAck = append(settleNoAck, h.l)
@@ -133,6 +143,18 @@ func (q *Queue) dispatch() {
 		}
 		q.mu.Lock()
 	}
+}
+
+// refusedIn reports whether c already failed to take a delivery of this
+// batch: a Sink that refused gets nothing more until Resume, or a later
+// message would overtake the refused one.
+func refusedIn(failed []*lease, c *Consumer) bool {
+	for _, l := range failed {
+		if l.c == c {
+			return true
+		}
+	}
+	return false
 }
 
 // handOff loads the message body if it was evicted, registers the lease with
@@ -165,14 +187,30 @@ func (q *Queue) handOff(h *handoff) bool {
 // takeLocked chooses up to max (consumer, entry) pairs and leases them. With
 // only set, it serves that consumer alone (Get); otherwise it round-robins over
 // the consumers with credit, highest priority first.
-func (q *Queue) takeLocked(now int64, only *Consumer, max int, out []handoff, dead []deadLetter) ([]handoff, []deadLetter) {
+func (q *Queue) takeLocked(now *instant, only *Consumer, max int, out []handoff, dead []deadLetter) ([]handoff, []deadLetter) {
 	group := ""
 	fifo, _ := q.ready.(*fifoReady)
 	for len(out) < max {
+		// The head of the group being taken expires like the queue's head.
+		if fifo != nil && only != nil && group != "" {
+			if g := fifo.peekGroup(group); g != nil && g.expires > 0 && g.expires <= now.get() {
+				fifo.popGroup(group)
+				q.readyBytes -= int64(g.st.size)
+				reason := "expired"
+				if !g.ttlExpiry {
+					reason = "" // retention: dropped, never dead-lettered
+				}
+				dead = q.removeLocked(g, reason, dead)
+				continue
+			}
+		}
 		e := q.ready.peek()
-		if e != nil && e.expires > 0 && e.expires <= now {
-			dead = q.expireHeadsLocked(now, dead)
+		if e != nil && e.expires > 0 && e.expires <= now.get() {
+			dead = q.expireHeadsLocked(now.get(), dead)
 			continue
+		}
+		if e == nil && (fifo == nil || only == nil || group == "") {
+			break // nothing to take: picking would move round robin on for nothing
 		}
 		size := 0
 		if e != nil {
@@ -206,16 +244,19 @@ func (q *Queue) takeLocked(now int64, only *Consumer, max int, out []handoff, de
 		e.deliveries++
 		l := &lease{q: q, e: e, c: c, s: c.s, idx: -1, noAck: c.noAck}
 		if c.lease > 0 && !c.noAck {
-			l.deadline = now + int64(c.lease)
+			l.deadline = now.get() + int64(c.lease)
 			heap.Push(&q.leases, l)
 		}
 		q.unacked++
 		q.ready.leased(e)
 		c.inflight++
 		c.inflightBytes += int64(e.st.size)
-		c.s.inflight.Add(1)
 		if c.waiter {
 			c.taken++
+		} else {
+			// Only consumer deliveries count against the session-wide
+			// prefetch; Get's do not (RabbitMQ: notify_limiter skips them).
+			c.s.inflight.Add(1)
 		}
 		out = append(out, handoff{l: l, d: Delivery{Queue: q.name, ConsumerTag: c.tag,
 			Redelivered: e.deliveries > 1 || e.recovered, Count: e.deliveries, Seq: e.seq,
@@ -251,6 +292,10 @@ func (q *Queue) pickLocked(size int) *Consumer {
 // settleLocked ends lease l with outcome o. Store writes go to batch when
 // given (the caller commits it), else are committed here.
 func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []deadLetter) []deadLetter {
+	if l.settled {
+		return dead
+	}
+	l.settled = true
 	if l.idx >= 0 {
 		heap.Remove(&q.leases, l.idx)
 	}
@@ -259,10 +304,18 @@ func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []dea
 	if c := l.c; c != nil {
 		c.inflight--
 		c.inflightBytes -= int64(e.st.size)
-		c.s.inflight.Add(-1)
+		if !c.waiter {
+			c.s.inflight.Add(-1)
+		}
 	}
 	q.ready.settled(e)
 	if q.deleted {
+		// The queue's entries went with it (deleteQueue, Broker.Close): only
+		// the memory the message holds is left to release. A body left on
+		// disk without an entry is an orphan, which recovery deletes.
+		if e.st.refs.Add(-1) == 0 {
+			q.vh.b.forget(e.st)
+		}
 		return dead
 	}
 	switch o {
@@ -276,6 +329,11 @@ func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []dea
 		}
 		q.ready.requeue(e)
 		q.readyBytes += int64(e.st.size)
+		if q.cfg.overflow == OverflowDropHead {
+			// RabbitMQ's requeue_and_run drops from the head of a queue a
+			// requeue took over its limit.
+			dead = q.overflowLocked(dead)
+		}
 	}
 	return dead
 }
@@ -292,21 +350,26 @@ func (q *Queue) settle(ls []*lease, o outcome) {
 	if batch.Len() > 0 {
 		q.vh.b.store.Commit(&batch, nil)
 	}
-	q.armLocked(q.vh.b.now())
+	q.armLocked(0)
 	q.mu.Unlock()
 	q.vh.b.deadLetter(dead)
 	q.dispatch()
 }
 
 // touch moves a lease's deadline to now+d (SQS ChangeMessageVisibility). A
-// zero d makes the message visible again at once.
-func (q *Queue) touch(l *lease, d time.Duration) {
+// zero d makes the message visible again at once. It reports false when the
+// lease had already ended (its deadline passed meanwhile).
+func (q *Queue) touch(l *lease, d time.Duration) bool {
 	if d <= 0 {
 		q.settle([]*lease{l}, outcomeRequeue)
-		return
+		return true
 	}
 	now := q.vh.b.now()
 	q.mu.Lock()
+	if l.settled {
+		q.mu.Unlock()
+		return false
+	}
 	l.deadline = now + int64(d)
 	if l.idx >= 0 {
 		heap.Fix(&q.leases, l.idx)
@@ -319,4 +382,5 @@ func (q *Queue) touch(l *lease, d time.Duration) {
 	}
 	q.armLocked(now)
 	q.mu.Unlock()
+	return true
 }

@@ -85,6 +85,14 @@ func (r *fifoReady) pop() *entry {
 	return e
 }
 
+// peekGroup returns the next entry of group id, or nil.
+func (r *fifoReady) peekGroup(id string) *entry {
+	if g := r.groups[id]; g != nil {
+		return g.list.peek()
+	}
+	return nil
+}
+
 // popGroup takes the next entry of group id if that group has one ready, even
 // while the group has messages in flight to the same taker: one receive may
 // return several messages of a group, in order.

@@ -1,6 +1,10 @@
 package core
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/mqgate/mqgate/core/store"
+)
 
 // flowState is the memory watermark (DESIGN §3 "Flow control"): bytes of
 // message bodies held in memory; above the watermark publishers are told to
@@ -28,6 +32,19 @@ func (b *Broker) forget(st *stored) {
 	if st.msg.Swap(nil) != nil {
 		b.release(int64(st.size))
 	}
+}
+
+// unref drops one reference to st; the last one deletes the stored copy
+// (into batch, which may be nil only when st was never written) and frees
+// its memory.
+func (b *Broker) unref(st *stored, batch *store.Batch) {
+	if st.refs.Add(-1) != 0 {
+		return
+	}
+	if st.written.Load() {
+		batch.DeleteMessage(st.id)
+	}
+	b.forget(st)
 }
 
 // cacheBody is called once st is on disk: if bodies in memory exceed the

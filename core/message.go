@@ -64,6 +64,7 @@ type stored struct {
 	persistent bool
 	published  int64 // unix nanoseconds
 	refs       atomic.Int32
-	onDisk     atomic.Bool             // PutMessage was committed for it
+	written    atomic.Bool             // PutMessage was issued: a delete must follow it
+	onDisk     atomic.Bool             // PutMessage was committed: the body may leave memory
 	msg        atomic.Pointer[Message] // nil once evicted: read back from the store
 }

@@ -115,6 +115,7 @@ func decodeEntry(seq uint64, b []byte, msgs map[uint64]*stored) (*entry, error) 
 	if st == nil {
 		st = &stored{id: id, size: int(size), persistent: true, published: published}
 		st.onDisk.Store(true)
+		st.written.Store(true)
 		msgs[id] = st
 	}
 	st.refs.Add(1)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"github.com/mqgate/mqgate/core/store"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,12 @@ type PublishOptions struct {
 type PublishResult struct {
 	// Routed is the number of queues the message reached.
 	Routed int
+	// Duplicate reports that a FIFO queue dropped the message as a duplicate
+	// of one inside its deduplication window.
+	Duplicate bool
 	// DuplicateOf is the message id of the message a FIFO queue deduplicated
-	// this one against (SQS returns the original MessageId).
+	// this one against (SQS returns the original MessageId); it is empty when
+	// that message had none.
 	DuplicateOf string
 	// Seq is the message's position in the (last) queue it reached.
 	Seq uint64
@@ -39,6 +44,7 @@ type publishing struct {
 	putMessage  bool
 	duplicateOf string
 	seq         uint64
+	now         int64 // unix ns of the publish: TTLs, delays and dedup windows start here
 	st          *stored
 	b           *Broker
 }
@@ -107,22 +113,27 @@ func (s *Session) Publish(m *Message, o PublishOptions) (PublishResult, error) {
 	}
 	x.routeLocked(m, &r)
 	vh.mu.RUnlock()
+	now := b.clock.Now()
 	if m.Published.IsZero() {
-		m.Published = b.clock.Now()
+		m.Published = now
 	}
-	res := b.deliverRouted(m, r.queues, msgTTL, o.Confirm)
-	if res.Routed == 0 && o.Mandatory && o.Return != nil && res.DuplicateOf == "" {
+	// Routing alone decides a return (a queue refusing the message fails the
+	// confirm instead, as RabbitMQ nacks it), and the return comes before
+	// the confirm, as AMQP sends basic.return before basic.ack.
+	if len(r.queues) == 0 && o.Mandatory && o.Return != nil {
 		o.Return()
 	}
+	res := b.deliverRouted(m, r.queues, msgTTL, o.Confirm, now.UnixNano())
 	return res, nil
 }
 
 // deliverRouted enqueues m in qs and arranges the confirm.
-func (b *Broker) deliverRouted(m *Message, qs []*Queue, msgTTL int64, confirm func(error)) PublishResult {
+func (b *Broker) deliverRouted(m *Message, qs []*Queue, msgTTL int64, confirm func(error), now int64) PublishResult {
 	st := &stored{id: b.msgSeq.Add(1), size: m.size(), persistent: m.Persistent(), published: m.Published.UnixNano()}
 	st.msg.Store(m)
+	st.refs.Store(1) // the publisher's, until every queue has it
 	p := publishingPool.Get().(*publishing)
-	p.b, p.st, p.confirm = b, st, confirm
+	p.b, p.st, p.confirm, p.now = b, st, confirm, now
 	p.pending.Store(1)
 	b.hold(st)
 	var res PublishResult
@@ -133,12 +144,16 @@ func (b *Broker) deliverRouted(m *Message, qs []*Queue, msgTTL int64, confirm fu
 		case rejectedFull:
 			p.err.CompareAndSwap(nil, errorf(ResourceLimit, "queue '%s' in vhost '%s' is full", q.name, q.vh.name))
 		case duplicate:
-			res.DuplicateOf = p.duplicateOf
+			res.Duplicate, res.DuplicateOf = true, p.duplicateOf
 		}
 	}
 	res.Seq = p.seq
-	if res.Routed == 0 {
-		b.forget(st) // no queue holds it
+	// Drop the publisher's own reference: queues may have settled the message
+	// already, and only now may it be forgotten.
+	var batch store.Batch
+	b.unref(st, &batch)
+	if batch.Len() > 0 {
+		b.store.Commit(&batch, nil)
 	}
 	p.release()
 	return res

@@ -38,6 +38,7 @@ type Queue struct {
 	timer       Timer
 	timerAt     int64
 	dispatching bool
+	dispatchBuf []handoff // owned by the dispatching goroutine
 	again       bool
 	deleted     bool
 	lastUsed    int64
@@ -99,7 +100,7 @@ const (
 // enqueue adds st to the queue. The caller holds no lock.
 func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) enqueueResult {
 	b := q.vh.b
-	now := b.now()
+	now := pub.now
 	var dead []deadLetter
 	q.mu.Lock()
 	if q.deleted {
@@ -124,7 +125,9 @@ func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) e
 			return rejectedFull
 		case OverflowRejectPublishDLX:
 			q.mu.Unlock()
-			b.deadLetter([]deadLetter{{q: q, st: st, reason: "maxlen", republishOnly: true}})
+			if q.cfg.hasDLX { // without one the message is only refused
+				b.deadLetter([]deadLetter{{q: q, st: st, reason: "maxlen", republishOnly: true}})
+			}
 			return rejectedFull
 		}
 	}
@@ -151,20 +154,34 @@ func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) e
 	if delay > 0 {
 		e.visibleAt = now + int64(delay)
 	}
+	// RabbitMQ: a message with TTL 0 is delivered only if a consumer can take
+	// it at once; otherwise it expires on arrival. One a consumer can take
+	// must not carry an expiry of now, or the dispatch below would find it
+	// expired before handing it over.
+	expireNow := false
+	if ttl == 0 && e.visibleAt == 0 {
+		if q.canTakeNowLocked(st.size) {
+			e.expires, e.ttlExpiry = 0, false
+			if q.cfg.retention > 0 {
+				e.expires = now + int64(q.cfg.retention)
+			}
+		} else {
+			expireNow = true
+		}
+	}
 	st.refs.Add(1)
 	if q.persists(st) {
 		var batch store.Batch
 		if !pub.putMessage {
 			pub.putMessage = true
+			st.written.Store(true)
 			batch.PutMessage(st.id, encodeMessage(m))
 		}
 		batch.PutEntry(q.id, e.seq, encodeEntry(e))
 		pub.pending.Add(1)
 		b.store.Commit(&batch, pub.committed)
 	}
-	if ttl == 0 && e.visibleAt == 0 && !q.canTakeNowLocked(st.size) {
-		// RabbitMQ: a message with TTL 0 is delivered only if a consumer can
-		// take it at once; otherwise it expires on arrival.
+	if expireNow {
 		dead = q.removeLocked(e, "expired", dead)
 	} else if e.visibleAt > 0 {
 		heap.Push(&q.delayed, e)
@@ -207,7 +224,12 @@ func (q *Queue) overflowLocked(dead []deadLetter) []deadLetter {
 }
 
 // canTakeNowLocked reports whether some consumer has credit for a message.
-func (q *Queue) canTakeNowLocked(size int) bool { return q.pickLocked(size) != nil }
+func (q *Queue) canTakeNowLocked(size int) bool {
+	rr := q.rr
+	c := q.pickLocked(size)
+	q.rr = rr // a probe, not a pick: round robin stays where it was
+	return c != nil
+}
 
 // removeLocked takes e out of the queue for good: dead-lettered with reason
 // when the queue has a dead-letter exchange (and the reason is one that
@@ -224,30 +246,26 @@ func (q *Queue) removeLocked(e *entry, reason string, dead []deadLetter) []deadL
 // store; batch, if not nil, collects the writes instead of committing them.
 // It touches no queue state, so dead-lettering calls it after republishing.
 func (q *Queue) releaseEntry(e *entry, batch *store.Batch) {
-	b := q.vh.b
-	own := batch == nil
-	if own && q.persists(e.st) {
-		batch = &store.Batch{}
+	if batch == nil {
+		if !q.persists(e.st) && !e.st.written.Load() {
+			q.vh.b.unref(e.st, nil) // nothing was stored: nothing to delete
+			return
+		}
+		batch = new(store.Batch)
+		defer func() {
+			if batch.Len() > 0 {
+				q.vh.b.store.Commit(batch, nil)
+			}
+		}()
 	}
 	if q.persists(e.st) {
 		batch.DeleteEntry(q.id, e.seq)
 	}
-	if e.st.refs.Add(-1) == 0 {
-		if e.st.onDisk.Load() {
-			if batch == nil {
-				batch = &store.Batch{}
-				own = true
-			}
-			batch.DeleteMessage(e.st.id)
-		}
-		b.forget(e.st)
-	}
-	if own && batch != nil && batch.Len() > 0 {
-		b.store.Commit(batch, nil)
-	}
+	q.vh.b.unref(e.st, batch)
 }
 
-// armLocked points the queue's timer at its next deadline: a lease expiring,
+// armLocked points the queue's timer (now may be 0: the clock is read only if
+// a timer must be armed) at its next deadline: a lease expiring,
 // a delayed message becoming visible, the head expiring, the queue expiring.
 func (q *Queue) armLocked(now int64) {
 	next := int64(0)
@@ -273,6 +291,9 @@ func (q *Queue) armLocked(now int64) {
 	}
 	if q.timer != nil {
 		q.timer.Stop()
+	}
+	if now == 0 {
+		now = q.vh.b.now()
 	}
 	d := time.Duration(next - now)
 	if d < 0 {

@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -70,6 +71,11 @@ func (s *Session) forgetLease(l *lease) {
 // "unknown delivery tag".
 func (s *Session) takeLocked(tag uint64, multiple bool) ([]*lease, error) {
 	if multiple {
+		// As RabbitMQ (rabbit_channel:collect_acks): the tag itself must be
+		// pending, or nothing is settled.
+		if _, ok := s.unacked[tag]; !ok && tag != 0 {
+			return nil, errorf(PreconditionFailed, "unknown delivery tag %d", tag)
+		}
 		var out []*lease
 		i := 0
 		for ; i < len(s.tags) && (s.tags[i] <= tag || tag == 0); i++ {
@@ -112,7 +118,32 @@ func (s *Session) settleTags(tag uint64, multiple bool, o outcome) error {
 		return err
 	}
 	settleByQueue(ls, o)
+	s.kickShared()
 	return nil
+}
+
+// kickShared dispatches the queues of the session's consumers when a
+// session-wide prefetch is set: credit freed by settling on one queue may be
+// what a consumer of another queue waits for.
+func (s *Session) kickShared() {
+	if s.prefetchShared.Load() > 0 {
+		s.dispatchConsumers()
+	}
+}
+
+// dispatchConsumers dispatches the queue of every consumer of the session.
+func (s *Session) dispatchConsumers() {
+	s.mu.Lock()
+	var qs []*Queue
+	for _, c := range s.consumers {
+		if !c.waiter && !slices.Contains(qs, c.q) {
+			qs = append(qs, c.q)
+		}
+	}
+	s.mu.Unlock()
+	for _, q := range qs {
+		q.dispatch()
+	}
 }
 
 // settleByQueue settles leases one queue at a time, in tag order per queue.
@@ -163,10 +194,9 @@ func (s *Session) Touch(tag uint64, d time.Duration) error {
 		delete(s.unacked, tag)
 	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || !l.q.touch(l, d) {
 		return errorf(NotFound, "unknown delivery tag %d", tag)
 	}
-	l.q.touch(l, d)
 	return nil
 }
 
@@ -176,11 +206,15 @@ func (s *Session) Recover() {
 	ls, _ := s.takeLocked(0, true)
 	s.mu.Unlock()
 	settleByQueue(ls, outcomeRequeue)
+	s.kickShared()
 }
 
 // SetPrefetch sets a limit on unsettled deliveries shared by all of the
 // session's consumers (AMQP basic.qos with global); 0 removes it.
-func (s *Session) SetPrefetch(count int) { s.prefetchShared.Store(int64(count)) }
+func (s *Session) SetPrefetch(count int) {
+	s.prefetchShared.Store(int64(count))
+	s.dispatchConsumers() // a raised or removed limit frees credit
+}
 
 // Unacked is the number of unsettled deliveries of the session.
 func (s *Session) Unacked() int {
@@ -252,8 +286,8 @@ func (s *Session) consumerCancelled(c *Consumer, err error) {
 		delete(s.consumers, c.tag)
 	}
 	s.mu.Unlock()
-	if mine && !c.waiter {
-		c.sink.Cancelled(err)
+	if mine {
+		c.sink.Cancelled(err) // a long-polling Get's sink ends the wait
 	}
 }
 
@@ -276,10 +310,17 @@ func (s *Session) Close() {
 	s.consumers = nil
 	s.mu.Unlock()
 	s.deliverMu.Unlock()
+	// Requeue first, while the consumers (already marked cancelled) are
+	// still registered: the requeued messages regain their places before a
+	// remaining or newly active single consumer is served (RabbitMQ requeues
+	// and then runs the queue in one step).
+	settleByQueue(ls, outcomeRequeue)
 	for _, c := range cs {
 		s.cancel(c)
+		if c.waiter {
+			c.sink.Cancelled(nil) // a long-polling Get returns now
+		}
 	}
-	settleByQueue(ls, outcomeRequeue)
 	s.conn.forgetSession(s)
 }
 
@@ -309,13 +350,17 @@ func (s *Session) Get(ctx context.Context, queue string, opts GetOptions) ([]*De
 	if opts.Lease <= 0 {
 		opts.Lease = q.cfg.visibility
 	}
-	w := &getSink{ch: make(chan *Delivery, opts.Max)}
+	w := &getSink{ch: make(chan *Delivery, opts.Max), gone: make(chan struct{})}
 	c := &Consumer{s: s, q: q, tag: "", noAck: opts.NoAck, lease: opts.Lease, sink: w, waiter: true, max: opts.Max}
 	out := q.getNow(c)
 	if len(out) > 0 || opts.Wait <= 0 {
 		return out, nil
 	}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errorf(PreconditionFailed, "session closed")
+	}
 	s.ctagSeq++
 	c.tag = "get-" + strconv.FormatUint(s.ctagSeq, 10)
 	s.consumers[c.tag] = c
@@ -359,9 +404,10 @@ func (q *Queue) getNow(c *Consumer) []*Delivery {
 	var dead []deadLetter
 	var buf [dispatchBatch]handoff
 	q.mu.Lock()
-	q.lastUsed = b.now()
-	hs, dead := q.takeLocked(b.now(), c, c.max, buf[:0], dead)
-	q.armLocked(b.now())
+	now := instant{b: b}
+	q.lastUsed = now.get()
+	hs, dead := q.takeLocked(&now, c, c.max, buf[:0], dead)
+	q.armLocked(now.t)
 	q.mu.Unlock()
 	b.deadLetter(dead)
 	out := make([]*Delivery, 0, len(hs))
@@ -405,4 +451,6 @@ func (g *getSink) TryDeliver(d *Delivery) bool {
 	}
 }
 
-func (g *getSink) Cancelled(error) {}
+// Cancelled ends the wait: the queue was deleted or the session closed. The
+// session calls it at most once, for a waiter still registered.
+func (g *getSink) Cancelled(error) { close(g.gone) }

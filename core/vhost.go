@@ -108,15 +108,6 @@ func (s *Session) DeclareQueue(name string, o QueueOptions) (QueueInfo, error) {
 	if err != nil {
 		return QueueInfo{}, err
 	}
-	if cfg.hasDLX {
-		// RabbitMQ: declaring a DLX needs read on the queue and write on the DLX.
-		if err := c.checkQueue(permRead, name); err != nil {
-			return QueueInfo{}, err
-		}
-		if err := c.checkExchange(permWrite, cfg.dlx); err != nil {
-			return QueueInfo{}, err
-		}
-	}
 	vh.mu.Lock()
 	if q := vh.queues[name]; q != nil {
 		vh.mu.Unlock()
@@ -128,6 +119,19 @@ func (s *Session) DeclareQueue(name string, o QueueOptions) (QueueInfo, error) {
 		}
 		q.touchUsed()
 		return q.Info(), nil
+	}
+	if cfg.hasDLX {
+		// RabbitMQ (rabbit_channel.erl): a declare that creates a queue with a
+		// DLX needs read on the queue and write on the DLX; a redeclare does
+		// not. The registry's lock is a leaf: checking under vh.mu is safe.
+		err := c.checkQueue(permRead, name)
+		if err == nil {
+			err = c.checkExchange(permWrite, cfg.dlx)
+		}
+		if err != nil {
+			vh.mu.Unlock()
+			return QueueInfo{}, err
+		}
 	}
 	q := vh.newQueueLocked(name, o, cfg)
 	if o.Exclusive {
@@ -290,12 +294,7 @@ func (vh *VHost) deleteQueue(q *Queue, ifUnused, ifEmpty bool, why string) (int,
 	}
 	vh.mu.Unlock()
 	for _, e := range entries {
-		if e.st.refs.Add(-1) == 0 {
-			if e.st.onDisk.Load() {
-				batch.DeleteMessage(e.st.id)
-			}
-			vh.b.forget(e.st)
-		}
+		vh.b.unref(e.st, &batch)
 	}
 	if batch.Len() > 0 {
 		vh.b.store.Commit(&batch, nil)
@@ -444,7 +443,8 @@ func (s *Session) DeleteExchange(name string, o DeleteExchangeOptions) error {
 
 // deleteExchangeLocked removes x and its bindings; store writes go to batch.
 func (vh *VHost) deleteExchangeLocked(x *Exchange, batch *store.Batch) {
-	for _, bd := range append(append([]*binding(nil), x.bindings...), x.boundTo...) {
+	boundTo := append([]*binding(nil), x.boundTo...)
+	for _, bd := range append(append([]*binding(nil), x.bindings...), boundTo...) {
 		bd.src.removeBindingLocked(bd)
 		if bd.src.durable && bd.dst.durable() {
 			batch.DeleteMeta(store.KindBinding, bindingKey(bd))
@@ -453,6 +453,13 @@ func (vh *VHost) deleteExchangeLocked(x *Exchange, batch *store.Batch) {
 	delete(vh.exchanges, x.name)
 	if x.durable {
 		batch.DeleteMeta(store.KindExchange, metaKey(vh.name, x.name))
+	}
+	// An auto-delete source whose last binding went with x goes too, as in
+	// RabbitMQ (rabbit_binding:remove_for_destination, maybe_auto_delete).
+	for _, bd := range boundTo {
+		if src := bd.src; src.autoDelete && len(src.bindings) == 0 && vh.exchanges[src.name] == src {
+			vh.deleteExchangeLocked(src, batch)
+		}
 	}
 }
 
@@ -476,7 +483,7 @@ func (s *Session) Unbind(dest, source, key string, args Table, toExchange bool) 
 func (s *Session) bindOrUnbind(dest, source, key string, args Table, toExchange, bind bool) error {
 	c := s.conn
 	vh := c.vh
-	if source == "" {
+	if source == "" || (toExchange && dest == "") { // RabbitMQ checks both ends
 		return errorf(AccessRefused, "operation not permitted on the default exchange")
 	}
 	var err error

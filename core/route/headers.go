@@ -39,9 +39,9 @@ func xMatch(args map[string]any) matchMode {
 //
 // Which arguments count: x-match itself never; other arguments whose key
 // starts with "x-" only when x-match is all-with-x or any-with-x. With "all"
-// every counted argument must match, so no counted argument matches any
-// message (even one without headers); with "any" one must, so no counted
-// argument matches no message.
+// every counted argument must match, so a binding without one matches every
+// message, even one without headers; with "any" one must, so a binding
+// without one matches no message.
 //
 // When an argument matches: a nil (void) value matches when the header is
 // present, whatever its value; any other value when the header is present and

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -244,8 +245,8 @@ func TestTopicCacheEviction(t *testing.T) {
 			t.Fatalf("%s -> %v", k, got)
 		}
 	}
-	if n := len(tr.cache.slots); n != 4 {
-		t.Fatalf("%d slots, want 4", n)
+	if n := len(tr.cache.slots); n != ways {
+		t.Fatalf("%d slots, want %d", n, ways)
 	}
 }
 
@@ -345,6 +346,7 @@ func TestTopicConcurrent(t *testing.T) {
 	keys := []string{"s.x", "a.x", "s", "a.b", "s.y.x", ""}
 
 	var wg sync.WaitGroup
+	var reads atomic.Int64
 	stop := make(chan struct{})
 	errs := make(chan error, 8)
 	for g := range 4 {
@@ -371,10 +373,12 @@ func TestTopicConcurrent(t *testing.T) {
 					errs <- fmt.Errorf("key %q: got %q, want %q", k, got, want)
 					return
 				}
+				reads.Add(1)
 			}
 		}()
 	}
-	for i := range 2000 {
+	// Write until both sides have done enough to interleave, or a reader failed.
+	for i := 0; (i < 2000 || reads.Load() < 20000) && len(errs) == 0; i++ {
 		p := dynamic[i%len(dynamic)]
 		mu.Lock()
 		if i%2 == 0 {

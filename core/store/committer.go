@@ -14,18 +14,37 @@ type request struct {
 	err   error // set by Commit when the batch is invalid: reported in order, never applied
 }
 
-// applyFunc applies one group of requests, in order, skipping Flush markers
-// and requests whose err is set, and makes them durable before returning. An
-// error fails every request of the group, so the group must be all or nothing.
-type applyFunc func(group []request) error
+// applyFunc writes one group of requests, in order, skipping Flush markers
+// and requests whose err is set, and returns a function that waits until the
+// group is durable (nil: it already is). An error fails every request of the
+// group, so the group must be all or nothing.
+type applyFunc func(group []request) (wait func() error)
+
+// written is a group that has been applied and may still be syncing.
+type written struct {
+	group []request
+	wait  func() error
+}
 
 // committer implements group commit (DESIGN §4.5). Commit only appends to
-// pending under mu and wakes the single committer goroutine with a
-// non-blocking send on a capacity-1 channel, so a caller never waits for I/O.
-// The goroutine takes everything pending, applies it as one group (one sync
-// for the whole group) and then calls the done callbacks in commit order.
-// While it syncs, new requests pile up and become the next group: the more
-// callers wait, the larger the groups, and the cost of a sync is shared.
+// pending under mu and wakes the committer goroutine with a non-blocking send
+// on a capacity-1 channel, so a caller never waits for I/O. The committer
+// takes everything pending and applies it as one group; the completer
+// goroutine waits until the group is durable (one sync for the whole group)
+// and then calls the done callbacks in commit order.
+//
+// Two goroutines instead of one keep the groups large. With one, the
+// callbacks of a group run just before the next group is taken, so the
+// callers they release have no time to commit again: groups alternate
+// between nearly all and nearly none of the commits in flight, and each sync
+// carries half of them on average. With two, the next group is written while
+// the previous one syncs, and each sync carries what arrived during the one
+// before it. The written channel holds one group, so at most three groups are
+// between the two goroutines (one syncing, one queued, one being written);
+// beyond that the committer waits and pending grows into a larger group.
+//
+// A done callback runs on the completer goroutine: it may Commit, but must
+// not wait for Flush or Close, which wait for the completer.
 type committer struct {
 	apply applyFunc
 	// maxGroupBytes bounds the estimated size of a group so that a backlog of
@@ -38,7 +57,9 @@ type committer struct {
 	closed  bool
 
 	wake    chan struct{} // capacity 1
-	stopped chan struct{} // closed when run returns
+	written chan written  // committer → completer, capacity 1
+	free    chan []request
+	stopped chan struct{} // closed when the completer returns
 }
 
 func newCommitter(apply applyFunc, maxGroupBytes int) *committer {
@@ -46,9 +67,12 @@ func newCommitter(apply applyFunc, maxGroupBytes int) *committer {
 		apply:         apply,
 		maxGroupBytes: maxGroupBytes,
 		wake:          make(chan struct{}, 1),
+		written:       make(chan written, 1),
+		free:          make(chan []request, 4),
 		stopped:       make(chan struct{}),
 	}
 	go c.run()
+	go c.complete()
 	return c
 }
 
@@ -74,7 +98,8 @@ func (c *committer) commit(b *Batch, done func(error)) {
 	c.signal()
 }
 
-// flush waits until every request queued before it has been applied.
+// flush waits until every request queued before it is durable and its
+// callback has run.
 func (c *committer) flush() error {
 	ch := make(chan error, 1)
 	c.mu.Lock()
@@ -88,8 +113,9 @@ func (c *committer) flush() error {
 	return <-ch
 }
 
-// close refuses new requests, waits until everything already queued has been
-// applied and stops the goroutine. It reports whether this call closed c.
+// close refuses new requests, waits until everything already queued is
+// durable and its callback has run, and stops the goroutines. It reports
+// whether this call closed c.
 func (c *committer) close() bool {
 	c.mu.Lock()
 	already := c.closed
@@ -107,24 +133,45 @@ func (c *committer) signal() {
 	}
 }
 
+// run is the committer goroutine: it takes groups and applies them.
 func (c *committer) run() {
-	defer close(c.stopped)
-	var group []request // reused: swapped with pending
+	defer close(c.written)
 	for {
+		var spare []request
+		select {
+		case spare = <-c.free:
+		default: // all arrays are in use: append allocates one
+		}
 		c.mu.Lock()
-		group = c.takeLocked(group[:0])
-		closed := c.closed
-		c.mu.Unlock()
-		if len(group) == 0 {
+		if len(c.pending) == 0 {
+			closed := c.closed
+			c.mu.Unlock()
 			if closed {
 				return
+			}
+			if spare != nil {
+				c.free <- spare // it came from there, so there is room
 			}
 			<-c.wake
 			continue
 		}
-		err := c.apply(group)
-		for i := range group {
-			r := &group[i]
+		group := c.takeLocked(spare)
+		c.mu.Unlock()
+		c.written <- written{group: group, wait: c.apply(group)}
+	}
+}
+
+// complete is the completer goroutine: it waits for each group to be durable
+// and calls its callbacks, in order.
+func (c *committer) complete() {
+	defer close(c.stopped)
+	for w := range c.written {
+		var err error
+		if w.wait != nil {
+			err = w.wait()
+		}
+		for i := range w.group {
+			r := &w.group[i]
 			if r.done == nil {
 				continue
 			}
@@ -134,12 +181,16 @@ func (c *committer) run() {
 				r.done(err)
 			}
 		}
-		clear(group) // drop references to batches and callbacks for the GC
+		clear(w.group) // drop references to batches and callbacks for the GC
+		select {
+		case c.free <- w.group[:0]:
+		default:
+		}
 	}
 }
 
 // takeLocked moves the next group from pending into spare (an empty slice
-// whose array is free) and returns it.
+// whose array is free, or nil) and returns it.
 func (c *committer) takeLocked(spare []request) []request {
 	n := len(c.pending)
 	if c.maxGroupBytes > 0 {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // durable is the Store on Pebble. Writes go through the committer, which
@@ -15,7 +16,6 @@ import (
 // fsync; reads go straight to Pebble.
 type durable struct {
 	db     *pebble.DB
-	log    *slog.Logger
 	noSync bool
 	c      *committer
 
@@ -29,6 +29,16 @@ type durable struct {
 
 // OpenDurable opens, or creates, the durable store in dir.
 func OpenDurable(dir string, opts DurableOptions) (Store, error) {
+	s, err := openDurable(dir, opts, nil)
+	if err != nil {
+		return nil, err // not a nil *durable in a non-nil Store
+	}
+	return s, nil
+}
+
+// openDurable is OpenDurable on the file system fs (nil: the OS's), which
+// tests replace to control the disk.
+func openDurable(dir string, opts DurableOptions, fs vfs.FS) (*durable, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -39,8 +49,11 @@ func OpenDurable(dir string, opts DurableOptions) (Store, error) {
 	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref() // the DB holds its own reference
-	po := pebbleOptions(opts, log)
+	po := pebbleOptions(log)
 	po.Cache = cache
+	if fs != nil {
+		po.FS = fs
+	}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -49,7 +62,7 @@ func OpenDurable(dir string, opts DurableOptions) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &durable{db: db, log: log, noSync: opts.NoSync}
+	s := &durable{db: db, noSync: opts.NoSync}
 	s.c = newCommitter(s.apply, maxGroupBytes)
 	return s, nil
 }
@@ -102,7 +115,14 @@ func (s *durable) Close() error {
 // apply is the committer's applyFunc: the whole group becomes one Pebble
 // batch, so one WAL write and one fsync make every batch of it durable, and
 // the group is atomic (which implies each batch is).
-func (s *durable) apply(group []request) error {
+//
+// ApplyNoSyncWait writes the batch to the WAL and the memtable and returns
+// without waiting for the fsync, which the completer goroutine waits for
+// (Batch.SyncWait) while this goroutine writes the next group: Pebble's WAL
+// writer then syncs everything written during the previous fsync with the
+// next one. CockroachDB writes its Raft log this way; Pebble marks the call
+// experimental for that reason only.
+func (s *durable) apply(group []request) (wait func() error) {
 	size, flush := 0, false
 	for i := range group {
 		r := &group[i]
@@ -114,37 +134,67 @@ func (s *durable) apply(group []request) error {
 		}
 	}
 	pb := s.db.NewBatchWithSize(size)
-	defer pb.Close()
-	for i := range group {
-		r := &group[i]
-		if r.batch == nil || r.err != nil {
-			continue
-		}
-		for j := range r.batch.Ops {
-			if err := s.applyOp(pb, &r.batch.Ops[j]); err != nil {
-				return fmt.Errorf("store: commit: %w", err)
+	// One pass per namespace: Pebble inserts a batch into the memtable's
+	// skiplist in batch order, reusing the previous insert's position, so
+	// keys that follow each other (ascending message ids, ascending seqs of
+	// a queue) insert far faster than a message key and an entry key taken
+	// in turn. Reordering is safe: the namespaces are disjoint key ranges
+	// (a DeleteQueue covers entries only), and within one namespace the
+	// commit order is kept, which decides what a later op on the same key
+	// overrides.
+	for _, ns := range [...]byte{nsMeta, nsMessage, nsEntry} {
+		for i := range group {
+			r := &group[i]
+			if r.batch == nil || r.err != nil {
+				continue
+			}
+			for j := range r.batch.Ops {
+				op := &r.batch.Ops[j]
+				if opNamespace[op.Kind] != ns {
+					continue
+				}
+				if err := s.applyOp(pb, op); err != nil {
+					pb.Close()
+					return failed(fmt.Errorf("store: commit: %w", err))
+				}
 			}
 		}
 	}
-	wo := pebble.Sync
-	if s.noSync {
-		wo = pebble.NoSync
-		if flush {
-			wo = pebble.Sync
-			if pb.Empty() {
-				// Pebble skips an empty batch; a log record forces the sync
-				// that makes earlier unsynced groups durable.
-				_ = pb.LogData(nil, nil)
-			}
+	if s.noSync && !flush {
+		err := pb.Commit(pebble.NoSync)
+		pb.Close()
+		if err != nil {
+			return failed(fmt.Errorf("store: commit: %w", err))
 		}
+		return nil
 	}
-	// An empty group (only Flush markers) needs no sync: every earlier group
-	// was synced before its callbacks ran, and Pebble skips empty batches.
-	if err := pb.Commit(wo); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+	if pb.Empty() {
+		if !s.noSync {
+			// Only Flush markers: every earlier group is durable before the
+			// completer gets to this one, so there is nothing to sync.
+			pb.Close()
+			return nil
+		}
+		// NoSync: earlier groups were not synced. Pebble skips an empty
+		// batch; a log record makes it sync the WAL.
+		_ = pb.LogData(nil, nil)
 	}
-	return nil
+	if err := s.db.ApplyNoSyncWait(pb, pebble.Sync); err != nil {
+		pb.Close()
+		return failed(fmt.Errorf("store: commit: %w", err))
+	}
+	return func() error {
+		err := pb.SyncWait()
+		pb.Close() // only after SyncWait: the WAL writer may still read it
+		if err != nil {
+			return fmt.Errorf("store: commit: %w", err)
+		}
+		return nil
+	}
 }
+
+// failed is the wait of a group that could not be applied.
+func failed(err error) func() error { return func() error { return err } }
 
 func (s *durable) applyOp(pb *pebble.Batch, op *Op) error {
 	// Pebble copies key and value into the batch, so one scratch buffer

@@ -20,6 +20,17 @@ const (
 	nsEntry   byte = 0x03
 )
 
+// opNamespace is the namespace each kind of operation writes to.
+var opNamespace = [...]byte{
+	OpPutMeta:       nsMeta,
+	OpDeleteMeta:    nsMeta,
+	OpPutMessage:    nsMessage,
+	OpDeleteMessage: nsMessage,
+	OpPutEntry:      nsEntry,
+	OpDeleteEntry:   nsEntry,
+	OpDeleteQueue:   nsEntry,
+}
+
 // formatKey holds formatValue. Open refuses a directory whose record differs,
 // so a future incompatible layout (or a foreign Pebble directory) is detected
 // instead of misread.

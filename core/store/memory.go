@@ -54,7 +54,7 @@ func (s *memory) Close() error {
 // apply is the committer's applyFunc. One lock for the whole group makes it
 // atomic for readers, as the durable store's single Pebble batch is. Values
 // are kept without copying: Batch says the caller must not modify them.
-func (s *memory) apply(group []request) error {
+func (s *memory) apply(group []request) (wait func() error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range group {
@@ -66,7 +66,7 @@ func (s *memory) apply(group []request) error {
 			s.applyOpLocked(&r.batch.Ops[j])
 		}
 	}
-	return nil
+	return nil // nothing to wait for
 }
 
 func (s *memory) applyOpLocked(op *Op) {

@@ -17,9 +17,8 @@ type DurableOptions struct {
 	// CacheBytes is the size of Pebble's block cache. Zero means
 	// DefaultCacheBytes.
 	CacheBytes int64
-	// NoSync skips the fsync of each group: a process crash loses nothing but
-	// a machine crash may lose recent commits. For benchmarks only. Flush still
-	// syncs.
+	// NoSync skips the fsync of each group, so a crash may lose commits that
+	// were reported done. For benchmarks only. Flush still syncs.
 	NoSync bool
 }
 
@@ -44,15 +43,24 @@ const (
 
 // pebbleOptions returns Pebble's configuration for the broker's workload:
 // small synced writes from one committer, frequent deletes, rare reads.
-func pebbleOptions(opts DurableOptions, log *slog.Logger) *pebble.Options {
+func pebbleOptions(log *slog.Logger) *pebble.Options {
+	pl := pebbleLogger{log: log}
+	// Pebble's events (flushes, compactions, WAL files) at Debug, so that
+	// they are there when asked for; a slow disk is worth a warning.
+	events := pebble.MakeLoggingEventListener(pl)
+	events.DiskSlow = func(info pebble.DiskSlowInfo) {
+		log.Warn(fmt.Sprint(info), "component", "pebble")
+	}
 	o := &pebble.Options{
 		// Pinned rather than FormatNewest, so that upgrading Pebble never
 		// ratchets the on-disk format and a downgrade stays possible.
 		FormatMajorVersion: pebble.FormatValueSeparation,
-		Logger:             pebbleLogger{log: log},
+		Logger:             pl,
+		EventListener:      &events,
 		MemTableSize:       memTableSize,
-		// Two memtables may be flushing while a third fills, so a slow flush
-		// does not stall publishers at once.
+		// Up to three full memtables may wait for their flush while a fourth
+		// fills, so a slow flush does not stall publishers at once. The
+		// worst case is 256 MiB of memtables.
 		MemTableStopWritesThreshold: 4,
 		// Compact L0 early: acks leave L0 full of tombstones that slow down
 		// the scans of recovery until they are compacted away.
@@ -62,10 +70,11 @@ func pebbleOptions(opts DurableOptions, log *slog.Logger) *pebble.Options {
 		// amplification matters little to a broker that mostly writes; the
 		// broker's own disk watermarks are the place to push back.
 		L0StopWritesThreshold: 1000,
-		// Let compactions use the second core when they fall behind (deletes
-		// make garbage quickly) while normally leaving CPU to the broker.
+		// One compaction normally, leaving the CPU to the broker; up to half
+		// the cores (at least two) when compactions fall behind, as acks make
+		// garbage quickly.
 		CompactionConcurrencyRange: func() (int, int) {
-			return 1, max(1, runtime.GOMAXPROCS(0)/2)
+			return 1, max(2, runtime.GOMAXPROCS(0)/2)
 		},
 	}
 	// Every commit is synced by the committer, so background WAL syncs would
