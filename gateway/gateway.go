@@ -27,7 +27,7 @@ type Gateway struct {
 	log *slog.Logger
 	// frontEnds builds the front-end of each door, by door name, once the
 	// broker exists. A door without one is not started.
-	frontEnds func(b *core.Broker, log *slog.Logger) map[string]frontEnd
+	frontEnds func(b *core.Broker, cfg Config, log *slog.Logger) map[string]frontEnd
 
 	mu      sync.Mutex
 	started bool
@@ -61,11 +61,20 @@ func New(cfg Config, log *slog.Logger) (*Gateway, error) {
 	}, nil
 }
 
-// builtFrontEnds returns the front-ends that exist. None does yet: each
-// protocol's issue adds its own here.
-func builtFrontEnds(*core.Broker, *slog.Logger) map[string]frontEnd {
-	return nil
+// builtFrontEnds returns the front-ends that exist, by door name. Each
+// protocol registers itself from its own file (gateway/amqp.go, …) by adding
+// a builder to frontEndBuilders in an init function.
+func builtFrontEnds(b *core.Broker, cfg Config, log *slog.Logger) map[string]frontEnd {
+	fes := map[string]frontEnd{}
+	for _, add := range frontEndBuilders {
+		add(fes, b, cfg, log)
+	}
+	return fes
 }
+
+// frontEndBuilders add front-ends to the map by door name ("amqp", "amqps",
+// "mqtt", …, the YAML keys under listeners).
+var frontEndBuilders []func(fes map[string]frontEnd, b *core.Broker, cfg Config, log *slog.Logger)
 
 // Start opens the store, creates the broker, applies the configured vhosts,
 // users and permissions, and starts serving every enabled door that has a
@@ -170,7 +179,7 @@ func (gw *Gateway) apply(b *core.Broker) error {
 // bind listens on every enabled door that has a front-end; notBuilt names the
 // enabled doors that have none.
 func (gw *Gateway) bind(b *core.Broker) (doors []*door, notBuilt []string, err error) {
-	fes := gw.frontEnds(b, gw.log)
+	fes := gw.frontEnds(b, gw.cfg, gw.log)
 	for _, dc := range gw.cfg.Listeners.doors() {
 		if !dc.cfg.Enabled {
 			continue

@@ -203,7 +203,7 @@ func (e *echo) Shutdown(context.Context) error {
 }
 
 func withFrontEnds(gw *Gateway, fes map[string]frontEnd) {
-	gw.frontEnds = func(*core.Broker, *slog.Logger) map[string]frontEnd { return fes }
+	gw.frontEnds = func(*core.Broker, Config, *slog.Logger) map[string]frontEnd { return fes }
 }
 
 func roundTrip(t *testing.T, c net.Conn, line string) {

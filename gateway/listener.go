@@ -23,6 +23,12 @@ type frontEnd interface {
 	Shutdown(ctx context.Context) error
 }
 
+// listenerServer is a front-end that serves a whole listener itself (an
+// http.Server); the door hands it the listener instead of accepting.
+type listenerServer interface {
+	Serve(net.Listener) error
+}
+
 // group owns goroutines: Go refuses to start one after Close, so nothing
 // outlives a shutdown unnoticed, and Wait waits for those it started.
 type group struct {
@@ -90,6 +96,15 @@ const (
 // connection reset before accept) is retried after a growing delay; any other
 // ends the door. It returns ErrClosed after close.
 func (d *door) serve(g *group) error {
+	if ls, ok := d.fe.(listenerServer); ok {
+		// An HTTP front-end (SQS/SNS API, WebSocket) runs its own
+		// http.Server on the listener; its Shutdown closes the connections.
+		err := ls.Serve(d.ln)
+		if d.isClosed() || errors.Is(err, net.ErrClosed) {
+			return ErrClosed
+		}
+		return err
+	}
 	var delay time.Duration
 	for {
 		c, err := d.ln.Accept()
