@@ -177,7 +177,7 @@ type recorder struct{ n atomic.Int64 }
 func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
 func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
 	rec.Attrs(func(a slog.Attr) bool {
-		if a.Key == "component" && a.Value.String() == "pebble" {
+		if a.Key == "engine" && a.Value.String() == "pebble" {
 			r.n.Add(1)
 		}
 		return true

@@ -49,7 +49,7 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 	// they are there when asked for; a slow disk is worth a warning.
 	events := pebble.MakeLoggingEventListener(pl)
 	events.DiskSlow = func(info pebble.DiskSlowInfo) {
-		log.Warn(fmt.Sprint(info), "component", "pebble")
+		log.Warn(fmt.Sprint(info), "engine", "pebble")
 	}
 	o := &pebble.Options{
 		// Pinned rather than FormatNewest, so that upgrading Pebble never
@@ -89,12 +89,12 @@ type pebbleLogger struct{ log *slog.Logger }
 
 func (l pebbleLogger) Infof(format string, args ...any) {
 	if l.log.Enabled(context.Background(), slog.LevelDebug) {
-		l.log.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+		l.log.Debug(fmt.Sprintf(format, args...), "engine", "pebble")
 	}
 }
 
 func (l pebbleLogger) Errorf(format string, args ...any) {
-	l.log.Error(fmt.Sprintf(format, args...), "component", "pebble")
+	l.log.Error(fmt.Sprintf(format, args...), "engine", "pebble")
 }
 
 // Fatalf must not return: Pebble calls it when continuing could corrupt data
@@ -102,6 +102,6 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 // a panic does the same but runs deferred functions and shows the stack.
 func (l pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	l.log.Error(msg, "component", "pebble", "fatal", true)
+	l.log.Error(msg, "engine", "pebble", "fatal", true)
 	panic("store: pebble: " + msg)
 }
