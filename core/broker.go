@@ -25,7 +25,7 @@ type Config struct {
 	MemoryHighWatermark int64
 	// BodyCacheBytes bounds the bytes of message bodies kept in memory once
 	// they are on disk; beyond it persisted bodies are dropped from memory and
-	// read back from the store when delivered. 0 means 256 MiB.
+	// read back from the store when delivered. 0 means 64 MiB.
 	BodyCacheBytes int64
 	// LoopbackUsers may log in only from loopback addresses; nil means
 	// ["guest"], as RabbitMQ's loopback_users.
@@ -65,7 +65,7 @@ func New(cfg Config) (*Broker, error) {
 		cfg.Clock = SystemClock{}
 	}
 	if cfg.BodyCacheBytes == 0 {
-		cfg.BodyCacheBytes = 256 << 20
+		cfg.BodyCacheBytes = 64 << 20
 	}
 	b := &Broker{cfg: cfg, log: cfg.Logger, clock: cfg.Clock, store: cfg.Store, durable: cfg.Store.Durable(),
 		users: auth.NewRegistry(), vhosts: make(map[string]*VHost), conns: make(map[*Connection]struct{})}

@@ -75,6 +75,7 @@ const (
 	outcomeAck outcome = iota
 	outcomeRequeue
 	outcomeReject // dead-letter (reason rejected) or drop
+	outcomeUnsent // the hand-over failed: requeue, and it was never delivered
 )
 
 // handoff is a delivery chosen under the queue lock and handed over outside it.
@@ -107,8 +108,7 @@ func (q *Queue) dispatch() {
 		now := instant{b: b}
 		for _, l := range failed {
 			l.c.blocked = true
-			l.e.deliveries-- // it never reached the consumer
-			dead = q.settleLocked(l, outcomeRequeue, nil, dead)
+			dead = q.settleLocked(l, outcomeUnsent, nil, dead)
 		}
 		for _, l := range settleNoAck {
 			if batch == nil && (q.persists(l.e.st) || l.e.st.written.Load()) {
@@ -323,6 +323,10 @@ func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []dea
 		q.releaseEntry(e, batch)
 	case outcomeReject:
 		dead = q.removeLocked(e, "rejected", dead)
+	case outcomeUnsent:
+		e.deliveries--
+		q.ready.requeue(e)
+		q.readyBytes += int64(e.st.size)
 	case outcomeRequeue:
 		if q.cfg.deliveryLimit >= 0 && int64(e.deliveries) > q.cfg.deliveryLimit {
 			return q.removeLocked(e, "delivery_limit", dead)

@@ -427,10 +427,7 @@ func (q *Queue) getNow(c *Consumer) []*Delivery {
 		q.settle(noAck, outcomeAck)
 	}
 	if len(failed) > 0 {
-		for _, l := range failed {
-			l.e.deliveries--
-		}
-		q.settle(failed, outcomeRequeue)
+		q.settle(failed, outcomeUnsent)
 	}
 	return out
 }

@@ -159,7 +159,7 @@ func (l *Listeners) doors() []doorConfig {
 const (
 	DefaultDataDir         = "./mqgate-data"
 	DefaultShutdownTimeout = 5 * time.Second
-	DefaultBodyCacheBytes  = 256 << 20
+	DefaultBodyCacheBytes  = 64 << 20
 	// fallbackMemory is assumed when the machine's memory cannot be read.
 	fallbackMemory = 1 << 30
 )

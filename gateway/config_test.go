@@ -18,7 +18,7 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Fatalf("Default().Validate() = %v", err)
 	}
 	if cfg.DataDir != "./mqgate-data" || cfg.Storage != StorageDurable || cfg.LogLevel != "info" ||
-		cfg.ShutdownTimeout != 5*time.Second || cfg.BodyCacheBytes != 256<<20 {
+		cfg.ShutdownTimeout != 5*time.Second || cfg.BodyCacheBytes != 64<<20 {
 		t.Errorf("Default() = %+v", cfg)
 	}
 	if cfg.MemoryHighWatermark <= 0 {

@@ -32,9 +32,10 @@ const (
 	// written. A put and its delete that meet in the same memtable never
 	// reach an sstable as data (only the tombstone is flushed), so a large
 	// memtable saves most of the write amplification of a queue that keeps
-	// up. 64 MiB also keeps a 16 MiB message well below Pebble's large-batch
-	// threshold (half a memtable).
-	memTableSize = 64 << 20
+	// up. 32 MiB keeps a 16 MiB message at Pebble's large-batch threshold
+	// (half a memtable) and the memtables' worst case (below) at 128 MiB, part
+	// of the budget that lets a million queued 1 KiB messages fit in 600 MB.
+	memTableSize = 32 << 20
 	// maxGroupBytes bounds one group commit's batch (see committer), so a
 	// backlog of large messages never forms a batch above the large-batch
 	// threshold, which Pebble handles by forcing a memtable flush.
@@ -60,7 +61,7 @@ func pebbleOptions(log *slog.Logger) *pebble.Options {
 		MemTableSize:       memTableSize,
 		// Up to three full memtables may wait for their flush while a fourth
 		// fills, so a slow flush does not stall publishers at once. The
-		// worst case is 256 MiB of memtables.
+		// worst case is 128 MiB of memtables.
 		MemTableStopWritesThreshold: 4,
 		// Compact L0 early: acks leave L0 full of tombstones that slow down
 		// the scans of recovery until they are compacted away.
