@@ -37,16 +37,16 @@
 //
 //	Broker.mu
 //	VHost.mu            (exchanges, queues, every binding of the vhost)
-//	Queue.mu            (entries, leases, consumers' credit)
-//	the store's internal locks
-//
 //	Session.deliverMu   (orders tag assignment with the hand-over to a Sink)
+//	Queue.mu            (entries, leases, consumers' credit)
 //	Session.mu          (leases by tag, consumers by tag)
 //	Connection.mu
+//	the store's internal locks
 //
-// The two chains are disjoint: no Queue.mu is held while taking a session
-// lock, and no session lock while taking Queue.mu. Sink.TryDeliver is called
-// holding Session.deliverMu only, so a Sink must not call back into core.
+// In practice the chains are short: a lease expiring under Queue.mu forgets
+// itself in its Session.mu; everything else releases one lock before taking
+// the next. Sink.TryDeliver is called holding Session.deliverMu only, so a
+// Sink must not call back into core.
 // Functions that expect their queue's lock held end in Locked.
 //
 // Time comes from Config.Clock (FakeClock in tests): scanners take now as an
