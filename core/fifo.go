@@ -179,7 +179,6 @@ type dedupKey struct {
 
 // lookup returns the record for key if it is still inside the window.
 func (d *dedupWindow) lookup(key string, now int64) (dedupRecord, bool) {
-	d.expire(now)
 	r, ok := d.seen[key]
 	return r, ok && r.until > now
 }
@@ -192,12 +191,16 @@ func (d *dedupWindow) add(key string, r dedupRecord) {
 	d.order = append(d.order, dedupKey{key, r.until})
 }
 
-func (d *dedupWindow) expire(now int64) {
+// expire forgets the records whose window has passed, calling gone for each.
+func (d *dedupWindow) expire(now int64, gone func(key string)) {
 	i := 0
 	for ; i < len(d.order) && d.order[i].until <= now; i++ {
 		k := d.order[i]
 		if r, ok := d.seen[k.key]; ok && r.until == k.until {
 			delete(d.seen, k.key)
+			if gone != nil {
+				gone(k.key)
+			}
 		}
 	}
 	if i > 0 {

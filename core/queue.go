@@ -110,6 +110,7 @@ func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) e
 	dedupKey := ""
 	if q.cfg.queueType == TypeFIFO {
 		dedupKey = dedupKeyFor(&q.cfg, m)
+		q.expireDedupLocked(now)
 	}
 	if dedupKey != "" {
 		if r, ok := q.dedup.lookup(dedupKey, now); ok {
@@ -135,7 +136,9 @@ func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) e
 	e := &entry{seq: q.nextSeq, st: st, idx: -1, group: m.GroupID, priority: m.Properties.Priority}
 	pub.seq = e.seq
 	if dedupKey != "" {
-		q.dedup.add(dedupKey, dedupRecord{until: now + int64(q.cfg.dedupWindow), messageID: m.Properties.MessageID, seq: e.seq})
+		r := dedupRecord{until: now + int64(q.cfg.dedupWindow), messageID: m.Properties.MessageID, seq: e.seq}
+		q.dedup.add(dedupKey, r)
+		q.persistDedupLocked(dedupKey, r)
 	}
 	ttl := q.cfg.messageTTL
 	if msgTTL >= 0 && (ttl < 0 || msgTTL < ttl) {

@@ -80,6 +80,15 @@ func (b *Broker) recover() error {
 	if err != nil {
 		return fmt.Errorf("recover queues: %w", err)
 	}
+	byID := make(map[uint64]*Queue)
+	for _, vh := range b.vhosts {
+		for _, q := range vh.queues {
+			byID[q.id] = q
+		}
+	}
+	if err := b.recoverDedup(byID); err != nil {
+		return fmt.Errorf("recover deduplication records: %w", err)
+	}
 	err = s.ForEachMeta(store.KindBinding, func(_ string, v []byte) error {
 		t, err := decodeTable(v)
 		if err != nil {

@@ -518,3 +518,52 @@ func TestRecoverEmptyStore(t *testing.T) {
 	_, err := s.Get(context.Background(), "missing", GetOptions{})
 	wantCode(t, err, NotFound)
 }
+
+// TestRecoverFIFODedupWindow: a producer retrying a send across a restart is
+// still deduplicated; once the window passes, the records are gone from the
+// store too.
+func TestRecoverFIFODedupWindow(t *testing.T) {
+	dir := t.TempDir()
+	clock := NewFakeClock(epoch)
+	open := func() (*harness, store.Store) {
+		st, err := store.OpenDurable(dir, store.DurableOptions{})
+		must(t, err)
+		h := newHarnessStore(t, st, Config{Clock: clock})
+		return h, st
+	}
+	h, st := open()
+	s := h.session("")
+	_, err := s.DeclareQueue("f", QueueOptions{Durable: true, Args: Table{ArgQueueType: TypeFIFO}})
+	must(t, err)
+	send := func(s *Session, id string) PublishResult {
+		res, err := s.Publish(&Message{RoutingKey: "f", GroupID: "g", DedupID: id, Body: []byte(id),
+			Properties: Properties{DeliveryMode: Persistent, MessageID: "m-" + id}}, PublishOptions{})
+		must(t, err)
+		return res
+	}
+	send(s, "a")
+	must(t, h.b.Close())
+	must(t, st.Close())
+
+	clock.Advance(time.Minute)
+	h, st = open()
+	s = h.session("")
+	if res := send(s, "a"); !res.Duplicate || res.DuplicateOf != "m-a" {
+		t.Fatalf("retry after restart: %+v, want a duplicate of m-a", res)
+	}
+	clock.Advance(5 * time.Minute)
+	if res := send(s, "b"); res.Duplicate {
+		t.Fatalf("new id deduplicated: %+v", res)
+	}
+	must(t, st.Flush())
+	n := 0
+	must(t, st.ForEachMeta(store.KindDedup, func(string, []byte) error { n++; return nil }))
+	if n != 1 {
+		t.Fatalf("%d dedup records stored, want 1 (a's expired)", n)
+	}
+	if res := send(s, "a"); res.Duplicate {
+		t.Fatalf("after the window: %+v", res)
+	}
+	must(t, h.b.Close())
+	must(t, st.Close())
+}
