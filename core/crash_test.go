@@ -141,7 +141,7 @@ func TestCrashKill9KeepsConfirmedAndAcked(t *testing.T) {
 		if l := <-lines; l != "ready" {
 			t.Fatalf("round %d: child said %q", round, l)
 		}
-		time.Sleep(time.Duration(10+rng.Intn(120)) * time.Millisecond) // the random moment of the kill
+		time.Sleep(time.Duration(5+rng.Intn(60)) * time.Millisecond) // the random moment of the kill
 		must(t, cmd.Process.Signal(syscall.SIGKILL))
 		_ = cmd.Wait()
 		for l := range lines {
