@@ -42,6 +42,7 @@ type Consumer struct {
 	inflight      int
 	inflightBytes int64
 	blocked       bool
+	resumes       uint32 // Resume calls: a refusal from before the last one must not block
 	taken         int
 }
 
@@ -81,6 +82,7 @@ func (c *Consumer) Resume() {
 	q := c.q
 	q.mu.Lock()
 	c.blocked = false
+	c.resumes++
 	q.mu.Unlock()
 	q.dispatch()
 }

@@ -48,6 +48,7 @@ type lease struct {
 	deadline int64 // unix ns; 0 none
 	idx      int   // in q.leases; -1 when not there
 	noAck    bool
+	resumes  uint32 // c.resumes when the lease was taken
 	// settled is set, under q.mu, by the first settleLocked. An Ack or Touch
 	// that took the lease from its session just as its deadline passed
 	// arrives second and must not end it again.
@@ -107,7 +108,12 @@ func (q *Queue) dispatch() {
 		var batch *store.Batch
 		now := instant{b: b}
 		for _, l := range failed {
-			l.c.blocked = true
+			// A sink that refused blocks its consumer, unless the consumer
+			// was resumed since the delivery was chosen: that Resume ran
+			// before this, and would otherwise be lost.
+			if l.c.resumes == l.resumes {
+				l.c.blocked = true
+			}
 			dead = q.settleLocked(l, outcomeUnsent, nil, dead)
 		}
 		for _, l := range settleNoAck {
@@ -242,7 +248,7 @@ func (q *Queue) takeLocked(now *instant, only *Consumer, max int, out []handoff,
 		group = e.group
 		q.readyBytes -= int64(e.st.size)
 		e.deliveries++
-		l := &lease{q: q, e: e, c: c, s: c.s, idx: -1, noAck: c.noAck}
+		l := &lease{q: q, e: e, c: c, s: c.s, idx: -1, noAck: c.noAck, resumes: c.resumes}
 		if c.lease > 0 && !c.noAck {
 			l.deadline = now.get() + int64(c.lease)
 			heap.Push(&q.leases, l)

@@ -223,6 +223,27 @@ func (s *Session) Unacked() int {
 	return len(s.unacked)
 }
 
+// DeliverUnleased runs deliver with the session's next delivery tag, under
+// the lock that orders tags with the deliveries core hands to the session's
+// sinks. It is for a delivery a front-end makes itself, without a queue and
+// without a lease (AMQP direct reply-to: at most once, never acknowledged);
+// deliver must not block or call into core. It reports false, without
+// calling deliver, once the session is closed.
+func (s *Session) DeliverUnleased(deliver func(tag uint64)) bool {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.nextTag++
+	tag := s.nextTag
+	s.mu.Unlock()
+	deliver(tag)
+	return true
+}
+
 // Consume subscribes to queue. The sink starts receiving before Consume
 // returns.
 func (s *Session) Consume(queue string, opts ConsumeOptions, sink Sink) (*Consumer, error) {

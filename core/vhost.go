@@ -110,11 +110,15 @@ func (s *Session) DeclareQueue(name string, o QueueOptions) (QueueInfo, error) {
 	}
 	vh.mu.Lock()
 	if q := vh.queues[name]; q != nil {
-		vh.mu.Unlock()
+		// Compared under vh.mu: SetQueueArguments replaces q.args under it.
+		var err error
 		if q.exclusive && q.owner != c {
-			return QueueInfo{}, lockedError(q)
+			err = lockedError(q)
+		} else {
+			err = q.equivalent(o)
 		}
-		if err := q.equivalent(o); err != nil {
+		vh.mu.Unlock()
+		if err != nil {
 			return QueueInfo{}, err
 		}
 		q.touchUsed()

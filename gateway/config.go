@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mqgate/mqgate/protocols/mqtt"
+	"github.com/mqgate/mqgate/protocols/ws"
 )
 
 // Storage modes of Config.Storage.
@@ -60,6 +63,44 @@ type Config struct {
 
 	// Listeners are the front doors, one per protocol and transport.
 	Listeners Listeners `yaml:"listeners"`
+
+	// SQS configures the SQS-compatible API on the http_api door.
+	SQS SQSConfig `yaml:"sqs"`
+
+	// MQTT configures the MQTT front-end (doors mqtt, mqtts, web_mqtt).
+	MQTT mqtt.Config `yaml:"mqtt"`
+	// WebSocket configures the WebSocket doors (web_mqtt, web_stomp).
+	WebSocket ws.Config `yaml:"websocket"`
+}
+
+// SQSConfig configures the SQS API. Requests are signed (SigV4) with one of
+// AccessKeys, each mapped to a user and vhost; Permissive skips verification.
+type SQSConfig struct {
+	// Permissive serves unsigned or wrongly signed requests, as the access
+	// key their credential names (or the first key). For local development.
+	Permissive bool `yaml:"permissive"`
+	// AccountID appears in queue URLs and ARNs.
+	AccountID string `yaml:"account_id"`
+	// Region appears in ARNs.
+	Region string `yaml:"region"`
+	// Host is the host:port queue URLs advertise; empty uses each request's
+	// Host header.
+	Host string `yaml:"host"`
+	// EnforcePurgeInterval allows one PurgeQueue per queue per 60 seconds.
+	EnforcePurgeInterval bool `yaml:"enforce_purge_interval"`
+	// EnforceRecreateDelay refuses to recreate a deleted queue's name for 60
+	// seconds (QueueDeletedRecently).
+	EnforceRecreateDelay bool `yaml:"enforce_recreate_delay"`
+	// AccessKeys are the AWS access keys and the broker users they act as.
+	AccessKeys []AccessKeyConfig `yaml:"access_keys"`
+}
+
+// AccessKeyConfig maps an AWS access key to a user on a vhost.
+type AccessKeyConfig struct {
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	User            string `yaml:"user"`
+	VHost           string `yaml:"vhost"`
 }
 
 // UserConfig is one user.
@@ -178,6 +219,14 @@ func Default() Config {
 		Permissions:         []PermissionConfig{{User: "guest", VHost: "/", Configure: ".*", Write: ".*", Read: ".*"}},
 		TopicPermissions:    []TopicPermissionConfig{},
 		LoopbackUsers:       []string{"guest"},
+		MQTT:                mqtt.DefaultConfig(),
+		SQS: SQSConfig{
+			AccountID:            "000000000000",
+			Region:               "us-east-1",
+			EnforcePurgeInterval: true,
+			EnforceRecreateDelay: true,
+			AccessKeys:           []AccessKeyConfig{{AccessKeyID: "test", SecretAccessKey: "test", User: "guest", VHost: "/"}},
+		},
 		Listeners: Listeners{
 			AMQP:       ListenerConfig{Enabled: true, Addr: ":5672"},
 			AMQPS:      ListenerConfig{Addr: ":5671"},
@@ -316,7 +365,51 @@ func (c Config) Validate() error {
 	}
 
 	errs = append(errs, c.Listeners.validate()...)
+	errs = append(errs, c.SQS.validate()...)
+	if err := c.MQTT.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.WebSocket.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+func (c *SQSConfig) validate() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		bad("sqs.account_id", "%q is not a 12-digit AWS account id", c.AccountID)
+	}
+	if c.Region == "" {
+		bad("sqs.region", "must not be empty")
+	}
+	ids := map[string]bool{}
+	for i, k := range c.AccessKeys {
+		key := fmt.Sprintf("sqs.access_keys[%d]", i)
+		switch {
+		case k.AccessKeyID == "":
+			bad(key+".access_key_id", "must not be empty")
+		case ids[k.AccessKeyID]:
+			bad(key+".access_key_id", "%q is listed twice", k.AccessKeyID)
+		}
+		ids[k.AccessKeyID] = true
+		if k.SecretAccessKey == "" {
+			bad(key+".secret_access_key", "must not be empty")
+		}
+		// The user and vhost may come from the store rather than this file
+		// (and the default key names guest on /, which a file may drop); a
+		// key whose user is missing is refused at request time.
+		if k.User == "" {
+			bad(key+".user", "must not be empty")
+		}
+		if k.VHost == "" {
+			bad(key+".vhost", "must not be empty")
+		}
+	}
+	return errs
 }
 
 func (l *Listeners) validate() []error {

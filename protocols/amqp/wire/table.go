@@ -251,3 +251,20 @@ func (w *buffer) field(v any) {
 		w.fail("field value of type %T has no AMQP field type", v)
 	}
 }
+
+// DecodeTable decodes the content of a field table: name-value pairs without
+// the 32-bit length that prefixes a table inside a method. AMQPLAIN's SASL
+// response is such a table. Errors are *Error with code 502.
+func DecodeTable(p []byte) (core.Table, error) {
+	r := reader{b: p, depth: 1}
+	t := make(core.Table)
+	for len(r.b) > 0 {
+		k := r.shortstr()
+		v := r.field()
+		if r.err != nil {
+			return nil, r.err
+		}
+		t[k] = v
+	}
+	return t, nil
+}

@@ -1,0 +1,217 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptrace"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/mqgate/mqgate/gateway"
+)
+
+// sqsLatencies collects call durations.
+type sqsLatencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *sqsLatencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *sqsLatencies) report(b *testing.B, name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return
+	}
+	slices.Sort(l.d)
+	p := func(q float64) float64 {
+		return float64(l.d[min(len(l.d)-1, int(q*float64(len(l.d))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(p(0.50), name+"-p50-ms")
+	b.ReportMetric(p(0.99), name+"-p99-ms")
+}
+
+// BenchmarkSQSThroughput runs 8 producers (SendMessageBatch of 10) and 8
+// consumers (ReceiveMessage of 10 with long polling, then DeleteMessageBatch)
+// through aws-sdk-go-v2 over HTTP, and reports messages per second end to end
+// with the p50/p99 latency of each call. b.N is the number of messages.
+func BenchmarkSQSThroughput(b *testing.B) {
+	for _, kind := range []string{"standard", "fifo"} {
+		for _, storage := range []string{gateway.StorageMemory, gateway.StorageDurable} {
+			b.Run(kind+"/"+storage, func(b *testing.B) { benchThroughput(b, kind == "fifo", storage) })
+		}
+	}
+}
+
+func benchThroughput(b *testing.B, fifo bool, storage string) {
+	addr := sqsBenchServer(b, storage)
+	c := sqsClientAt(b, addr, "test", "test")
+	name, attrs := "bench", map[string]string(nil)
+	if fifo {
+		name, attrs = "bench.fifo", map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup",
+			"FifoThroughputLimit": "perMessageGroupId"}
+	}
+	url := sqsCreate(b, c, name, attrs)
+	const producers, consumers, groups = 8, 8, 64
+	var sendL, recvL, delL sqsLatencies
+	var sent, done atomic.Int64
+	total := int64(b.N)
+	body := aws.String(string(make([]byte, 0)) + "a benchmark message of about a hundred bytes, which is what a typical small event carries..")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := sent.Add(10)
+				if n-10 >= total {
+					return
+				}
+				k := min(10, total-(n-10))
+				entries := make([]types.SendMessageBatchRequestEntry, k)
+				for i := range entries {
+					seq := n - 10 + int64(i)
+					entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: body}
+					if fifo {
+						entries[i].MessageGroupId = aws.String("g" + strconv.FormatInt(seq%groups, 10))
+						entries[i].MessageDeduplicationId = aws.String(strconv.FormatInt(seq, 10))
+					}
+				}
+				t0 := time.Now()
+				out, err := c.SendMessageBatch(context.Background(), &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+				sendL.add(time.Since(t0))
+				if err != nil || len(out.Failed) > 0 {
+					b.Errorf("SendMessageBatch: %v %v", err, out)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < consumers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for done.Load() < total {
+				t0 := time.Now()
+				out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url),
+					MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					b.Errorf("ReceiveMessage: %v", err)
+					return
+				}
+				recvL.add(time.Since(t0))
+				if len(out.Messages) == 0 {
+					continue
+				}
+				entries := make([]types.DeleteMessageBatchRequestEntry, len(out.Messages))
+				for j, m := range out.Messages {
+					entries[j] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), ReceiptHandle: m.ReceiptHandle}
+				}
+				t0 = time.Now()
+				dout, err := c.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
+				delL.add(time.Since(t0))
+				if err != nil || len(dout.Failed) > 0 {
+					b.Errorf("DeleteMessageBatch: %v", err)
+					return
+				}
+				if done.Add(int64(len(out.Messages))) >= total {
+					cancel() // ends the other consumers' long polls; producers have sent everything
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
+	sendL.report(b, "send")
+	recvL.report(b, "receive")
+	delL.report(b, "delete")
+}
+
+// BenchmarkSQSLongPollWakeup measures how long an idle long-polling
+// ReceiveMessage takes to return once another client sends a message: from
+// the start of SendMessage to the return of ReceiveMessage.
+func BenchmarkSQSLongPollWakeup(b *testing.B) {
+	addr := sqsBenchServer(b, gateway.StorageMemory)
+	sender := sqsClientAt(b, addr, "test", "test")
+	receiver := sqsClientAt(b, addr, "test", "test")
+	url := sqsCreate(b, sender, "wakeup", nil)
+	var lat sqsLatencies
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		wrote := make(chan struct{})
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) }})
+		got := make(chan time.Time, 1)
+		go func() {
+			out, err := receiver.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), WaitTimeSeconds: 20})
+			if err != nil || len(out.Messages) != 1 {
+				b.Errorf("ReceiveMessage: %v", err)
+			}
+			got <- time.Now()
+			if err == nil && len(out.Messages) == 1 {
+				_, _ = receiver.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url),
+					ReceiptHandle: out.Messages[0].ReceiptHandle})
+			}
+		}()
+		<-wrote
+		// Let the server park the request: the point is an idle long poll.
+		time.Sleep(5 * time.Millisecond)
+		t0 := time.Now()
+		if _, err := sender.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(url),
+			MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
+			b.Fatal(err)
+		}
+		lat.add((<-got).Sub(t0))
+	}
+	b.StopTimer()
+	lat.report(b, "wakeup")
+}
+
+// benchServer starts a gateway with only the http_api door for a benchmark
+// and returns its address.
+func sqsBenchServer(b *testing.B, storage string) string {
+	b.Helper()
+	cfg := gateway.Default()
+	cfg.Storage = storage
+	cfg.DataDir = b.TempDir()
+	for _, l := range []*gateway.ListenerConfig{&cfg.Listeners.AMQP, &cfg.Listeners.MQTT, &cfg.Listeners.STOMP,
+		&cfg.Listeners.WebSTOMP, &cfg.Listeners.WebMQTT, &cfg.Listeners.Management} {
+		l.Enabled = false
+	}
+	cfg.Listeners.HTTPAPI.Addr = "127.0.0.1:0"
+	gw, err := gateway.New(cfg, testLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = gw.Shutdown(ctx)
+	})
+	return gw.Addrs()["http_api"].String()
+}

@@ -1,0 +1,128 @@
+package mqtt
+
+import (
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// hook connects mochi's events to the front-end. Which event does what, in
+// mochi v2.7.9 (server.go):
+//
+//   - OnConnect authenticates and opens the core connection; a refusal
+//     sends its own CONNACK, since OnConnectAuthenticate could only say
+//     "bad user name or password".
+//   - OnSessionEstablish (before CONNACK) takes over or ends the previous
+//     session; OnSessionEstablished (after it) resends what the client has
+//     not acknowledged and starts deliveries.
+//   - OnPublish publishes into core and returns packets.ErrRejectPacket
+//     (QoS 1, 2: mochi writes nothing, the PUBACK or PUBREC is written here
+//     once core confirms) or packets.CodeSuccessIgnore (QoS 0: mochi neither
+//     fans out nor retains).
+//   - OnPacketRead takes the client's PUBACK, PUBREC and PUBCOMP, which
+//     concern deliveries this package made, and hands mochi a PUBCOMP for
+//     packet identifier 0 in their place, which it ignores.
+//   - OnSubscribed binds (and may turn a granted QoS into a failure: the
+//     SUBACK mochi writes next uses the same slice); OnUnsubscribe unbinds.
+//   - OnPacketEncode sets the CONNACK's Session Present and limits and the
+//     UNSUBACK's reason codes from this package's state.
+type hook struct {
+	mochi.HookBase
+	s *Server
+}
+
+func (h *hook) ID() string { return "mqgate" }
+
+func (h *hook) Provides(b byte) bool {
+	switch b {
+	case mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablish,
+		mochi.OnSessionEstablished, mochi.OnDisconnect, mochi.OnPacketRead, mochi.OnPacketEncode,
+		mochi.OnPacketProcessed, mochi.OnSubscribed, mochi.OnUnsubscribe, mochi.OnPublish:
+		return true
+	}
+	return false
+}
+
+func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error { return h.s.connect(cl, pk) }
+
+func (h *hook) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
+	return h.s.connOf(cl.Net.Conn) != nil // OnConnect authenticated it
+}
+
+// OnACLCheck is asked for a publish topic (write), which OnPublish checks
+// itself, and for each subscription filter (read).
+func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	c := h.s.connOf(cl.Net.Conn)
+	if c == nil {
+		return false
+	}
+	if write {
+		return true
+	}
+	if _, inner, ok := splitShared(topic); ok {
+		topic = inner
+	}
+	return allowed(h.s.cfg.ACL, c.subject(), true, topic)
+}
+
+func (h *hook) OnSessionEstablish(cl *mochi.Client, pk packets.Packet) {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.establish(pk.Connect.Clean)
+	}
+}
+
+func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.established()
+	}
+}
+
+func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.disconnected(err, expire)
+	}
+}
+
+func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	c := h.s.connOf(cl.Net.Conn)
+	if c == nil || c.sess == nil {
+		return pk, nil
+	}
+	return c.packetRead(pk), nil
+}
+
+func (h *hook) OnPacketEncode(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.packetEncode(&pk)
+	}
+	return pk
+}
+
+func (h *hook) OnPacketProcessed(cl *mochi.Client, pk packets.Packet, err error) {
+	if pk.FixedHeader.Type != packets.Subscribe || err != nil {
+		return
+	}
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.sendRetained()
+	}
+}
+
+func (h *hook) OnSubscribed(cl *mochi.Client, pk packets.Packet, reasonCodes []byte) {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.subscribed(pk, reasonCodes)
+	}
+}
+
+func (h *hook) OnUnsubscribe(cl *mochi.Client, pk packets.Packet) packets.Packet {
+	if c := h.s.connOf(cl.Net.Conn); c != nil {
+		c.unsubscribe(pk)
+	}
+	return pk
+}
+
+func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	c := h.s.connOf(cl.Net.Conn)
+	if c == nil || c.sess == nil {
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, c.publish(pk)
+}

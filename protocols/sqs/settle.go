@@ -1,0 +1,174 @@
+package sqs
+
+import (
+	"time"
+
+	"github.com/mqgate/mqgate/core"
+	"github.com/mqgate/mqgate/protocols/internal/awsapi"
+)
+
+// lease is the core lease a receipt handle names; p is nil when the handle
+// is stale (issued before a restart, or by a session that is gone).
+type lease struct {
+	p *principal
+	r receipt
+}
+
+// resolve decodes handle for queue name: ReceiptHandleIsInvalid for a handle
+// we did not issue, or one of another queue or vhost.
+func (s *Server) resolve(c *call, name, handle string) (lease, *awsapi.Error) {
+	if handle == "" {
+		return lease{}, missingParam("ReceiptHandle")
+	}
+	r, ok := decodeReceipt(handle)
+	if !ok || r.queue != name {
+		return lease{}, errReceiptHandleInvalid.With("The input receipt handle \"" + truncate(handle, 100) +
+			"\" is not a valid receipt handle.")
+	}
+	if r.instance != s.instance {
+		return lease{r: r}, nil
+	}
+	p := s.principalByID(r.session)
+	if p != nil && p.vhost != c.p.vhost {
+		return lease{}, errReceiptHandleInvalid.With("The input receipt handle is not a valid receipt handle.")
+	}
+	return lease{p: p, r: r}, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// deleteOne deletes the message of a handle. A stale handle (the message was
+// received again, its visibility expired, it was deleted) succeeds without
+// effect, as SQS documents.
+func (s *Server) deleteOne(c *call, q *core.Queue, name, handle string) *awsapi.Error {
+	l, err := s.resolve(c, name, handle)
+	if err != nil {
+		return err
+	}
+	if l.p != nil && l.p.sess.Ack(l.r.tag, false) == nil {
+		s.first.forget(q, l.r.seq)
+	}
+	return nil
+}
+
+// handleDeleteMessage deletes one message.
+func (s *Server) handleDeleteMessage(c *call) *awsapi.Error {
+	var in deleteMessageInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	name, q, err := c.queue(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	return s.deleteOne(c, q, name, in.ReceiptHandle)
+}
+
+// handleDeleteMessageBatch deletes up to 10 messages.
+func (s *Server) handleDeleteMessageBatch(c *call) *awsapi.Error {
+	var in deleteMessageBatchInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	name, q, err := c.queue(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.ID
+	}
+	if err := checkBatch(ids, "DeleteMessageBatchRequestEntry"); err != nil {
+		return err
+	}
+	var failed []batchFailure
+	w := c.w
+	w.Begin("DeleteMessageBatch", true)
+	w.BeginList("Successful")
+	for _, e := range in.Entries {
+		if err := s.deleteOne(c, q, name, e.ReceiptHandle); err != nil {
+			failed = append(failed, batchFailure{e.ID, err})
+			continue
+		}
+		w.BeginItem("DeleteMessageBatchResultEntry")
+		w.Str("Id", e.ID)
+		w.EndItem("DeleteMessageBatchResultEntry")
+	}
+	w.EndList()
+	writeFailed(w, failed)
+	return nil
+}
+
+// changeOne restarts the visibility timeout of a handle's message; 0 makes it
+// visible at once.
+func (s *Server) changeOne(c *call, name, handle string, vis *int32) *awsapi.Error {
+	if vis == nil {
+		return missingParam("VisibilityTimeout")
+	}
+	if *vis < 0 || *vis > 43200 {
+		return invalidParam("Value %d for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and "+
+			"43200, if provided.", *vis)
+	}
+	l, err := s.resolve(c, name, handle)
+	if err != nil {
+		return err
+	}
+	if l.p == nil || l.p.sess.Touch(l.r.tag, time.Duration(*vis)*time.Second) != nil {
+		return errMessageNotInflight.With("Value " + truncate(handle, 100) + " for parameter ReceiptHandle is invalid. " +
+			"Reason: Message does not exist or is not available for visibility timeout change.")
+	}
+	return nil
+}
+
+// handleChangeMessageVisibility changes one message's visibility timeout.
+func (s *Server) handleChangeMessageVisibility(c *call) *awsapi.Error {
+	var in changeVisibilityInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	name, _, err := c.queue(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	return s.changeOne(c, name, in.ReceiptHandle, in.VisibilityTimeout)
+}
+
+// handleChangeMessageVisibilityBatch changes up to 10 visibility timeouts.
+func (s *Server) handleChangeMessageVisibilityBatch(c *call) *awsapi.Error {
+	var in changeVisibilityBatchInput
+	if err := c.decode(&in); err != nil {
+		return err
+	}
+	name, _, err := c.queue(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.ID
+	}
+	if err := checkBatch(ids, "ChangeMessageVisibilityBatchRequestEntry"); err != nil {
+		return err
+	}
+	var failed []batchFailure
+	w := c.w
+	w.Begin("ChangeMessageVisibilityBatch", true)
+	w.BeginList("Successful")
+	for _, e := range in.Entries {
+		if err := s.changeOne(c, name, e.ReceiptHandle, e.VisibilityTimeout); err != nil {
+			failed = append(failed, batchFailure{e.ID, err})
+			continue
+		}
+		w.BeginItem("ChangeMessageVisibilityBatchResultEntry")
+		w.Str("Id", e.ID)
+		w.EndItem("ChangeMessageVisibilityBatchResultEntry")
+	}
+	w.EndList()
+	writeFailed(w, failed)
+	return nil
+}
