@@ -18,7 +18,7 @@ type argsFixture struct {
 }
 
 func newArgsFixture(t *testing.T) *argsFixture {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	must(t, ch.ExchangeDeclare("dlx", "fanout", false, false, false, false, nil))
 	_, err := ch.QueueDeclare("dlq", false, false, false, false, nil)

@@ -10,7 +10,7 @@ import (
 // TestAMQPConnectionProperties checks connection.start as the client sees
 // it: RabbitMQ's server-property keys and every capability it advertises.
 func TestAMQPConnectionProperties(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn := dialAMQP(t, s)
 	for _, k := range []string{"product", "version", "platform", "copyright", "information"} {
 		if _, ok := conn.Properties[k].(string); !ok {
@@ -32,7 +32,7 @@ func TestAMQPConnectionProperties(t *testing.T) {
 
 // TestAMQPPublishConsume is the round trip every application does.
 func TestAMQPPublishConsume(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	_, ch := amqpChannel(t, s)
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	must(t, err)

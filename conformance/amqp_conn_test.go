@@ -28,7 +28,7 @@ import (
 // and keeps a client that sends its own; it closes the connection of a
 // client that goes silent, after two intervals.
 func TestAMQPHeartbeats(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	silent := rawHandshake(t, s, rawOptions{heartbeat: 1})
@@ -76,7 +76,7 @@ func TestAMQPHeartbeats(t *testing.T) {
 // connection.blocked and holds their publishes; draining the queue
 // unblocks them.
 func TestAMQPBlocked(t *testing.T) {
-	s := startServer(t, options{edit: func(c *gateway.Config) { c.MemoryHighWatermark = 1000 }})
+	s := startAMQPServer(t, options{edit: func(c *gateway.Config) { c.MemoryHighWatermark = 1000 }})
 	pub := dialAMQP(t, s)
 	blocked := pub.NotifyBlocked(make(chan amqp.Blocking, 4))
 	pch, err := pub.Channel()
@@ -119,7 +119,7 @@ func TestAMQPBlocked(t *testing.T) {
 // TestAMQPRestart: durable exchanges, queues, bindings and persistent
 // messages survive a restart with their properties; transient ones do not.
 func TestAMQPRestart(t *testing.T) {
-	s := startServer(t, options{durable: true})
+	s := startAMQPServer(t, options{durable: true})
 	_, ch := amqpChannel(t, s)
 	must(t, ch.Confirm(false))
 	must(t, ch.ExchangeDeclare("dx", "direct", true, false, false, false, nil))
@@ -167,7 +167,7 @@ func TestAMQPRestart(t *testing.T) {
 // TestAMQPLargeMessages: content split over many body frames, with small
 // frame_max on either side, arrives whole.
 func TestAMQPLargeMessages(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	small := dialAMQPConfig(t, s, amqp.Config{FrameSize: 4096})
 	sch, err := small.Channel()
 	must(t, err)
@@ -219,7 +219,7 @@ func mergeDeliveries(a, b <-chan amqp.Delivery) <-chan amqp.Delivery {
 // TestAMQPTLS serves AMQP over TLS on the amqps door.
 func TestAMQPTLS(t *testing.T) {
 	certFile, keyFile, pool := selfSigned(t)
-	s := startServer(t, options{edit: func(c *gateway.Config) {
+	s := startAMQPServer(t, options{edit: func(c *gateway.Config) {
 		c.Listeners.AMQPS = gateway.ListenerConfig{Enabled: true, Addr: "127.0.0.1:0",
 			TLS: &gateway.TLSConfig{CertFile: certFile, KeyFile: keyFile}}
 	}})
@@ -267,7 +267,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 // it started has ended.
 func TestAMQPNoGoroutineLeak(t *testing.T) {
 	before := runtime.NumGoroutine()
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	for i := range 5 {
 		conn, ch := amqpChannel(t, s)
 		q, err := ch.QueueDeclare("", false, true, true, false, nil)

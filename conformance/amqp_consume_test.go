@@ -28,7 +28,7 @@ func fill(t *testing.T, ch *amqp.Channel, q string, n int) {
 // TestAMQPPrefetch: basic.qos bounds unacked deliveries per consumer
 // (global=false, RabbitMQ's default meaning) and per channel (global=true).
 func TestAMQPPrefetch(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	_, err := ch.QueueDeclare("pf", false, false, false, false, nil)
 	must(t, err)
@@ -95,7 +95,7 @@ func TestAMQPPrefetch(t *testing.T) {
 // TestAMQPConsumers: consumer tags, exclusive consumers, priorities,
 // cancel, and the server's basic.cancel when the queue is deleted.
 func TestAMQPConsumers(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	_, err := ch.QueueDeclare("cons", false, false, false, false, nil)
 	must(t, err)
@@ -164,7 +164,7 @@ func TestAMQPConsumers(t *testing.T) {
 // requeue or not, basic.recover, and deliveries to a closed channel
 // requeued.
 func TestAMQPAcknowledgements(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	_, err := ch.QueueDeclare("acks", false, false, false, false, nil)
 	must(t, err)
@@ -239,7 +239,7 @@ func TestAMQPAcknowledgements(t *testing.T) {
 // TestAMQPChannelFlow: channel.flow(false) stops deliveries to the channel
 // until flow(true).
 func TestAMQPChannelFlow(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	_, ch := amqpChannel(t, s)
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	must(t, err)
@@ -258,7 +258,7 @@ func TestAMQPChannelFlow(t *testing.T) {
 // basic.get-ok replies carry strictly increasing delivery tags on the wire,
 // however they interleave.
 func TestAMQPDeliveryTagOrder(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	_, ch := amqpChannel(t, s)
 	for _, q := range []string{"qa", "qb"} {
 		_, err := ch.QueueDeclare(q, false, false, false, false, nil)

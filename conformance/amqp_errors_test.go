@@ -17,7 +17,7 @@ import (
 // the channel closes with the code and RabbitMQ's text, the connection
 // stays open.
 func TestAMQPChannelErrors(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn := dialAMQP(t, s)
 	other := dialAMQP(t, s)
 	open := func() *amqp.Channel {
@@ -104,7 +104,7 @@ func connectionError(t *testing.T, s *server, code int, text string, fn func(*am
 // TestAMQPConnectionErrorsClient forces connection exceptions through the
 // client.
 func TestAMQPConnectionErrorsClient(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	t.Run("503 COMMAND_INVALID", func(t *testing.T) {
 		connectionError(t, s, 503, "COMMAND_INVALID - invalid exchange type 'bogus'", func(_ *amqp.Connection, ch *amqp.Channel) error {
 			return ch.ExchangeDeclare("x", "bogus", false, false, false, false, nil)
@@ -158,7 +158,7 @@ func TestAMQPConnectionErrorsClient(t *testing.T) {
 // TestAMQPConnectionErrorsRaw forces the connection exceptions no client
 // library lets an application cause, with raw frames.
 func TestAMQPConnectionErrorsRaw(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	t.Run("402 INVALID_PATH", func(t *testing.T) {
 		r := rawHandshake(t, s, rawOptions{noOpen: true})
 		r.send(0, &wire.ConnectionOpen{VirtualHost: strings.Repeat("v", 128)})
@@ -236,7 +236,7 @@ func TestAMQPConnectionErrorsRaw(t *testing.T) {
 // client that did not ask otherwise and with 403 for one that advertised
 // authentication_failure_close; AMQPLAIN works as PLAIN does.
 func TestAMQPAuthentication(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	_, err := amqp.Dial("amqp://guest:wrong@" + s.addr("amqp") + "/")
 	if !errors.Is(err, amqp.ErrCredentials) {
 		t.Fatalf("wrong password: %v", err)
@@ -257,7 +257,7 @@ func TestAMQPAuthentication(t *testing.T) {
 // TestAMQPProtocolHeader: a client opening with another protocol header is
 // told the supported one and disconnected (AMQP 0-9-1 §4.2.2).
 func TestAMQPProtocolHeader(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	for _, hdr := range []string{"AMQP\x00\x00\x09\x02", "AMQP\x00\x01\x00\x00", "GET / HTTP/1.1\r\n\r\n"} {
 		r := newRawClient(t, s)
 		r.write([]byte(hdr))

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mqgate/mqgate/gateway"
 )
 
 // Helpers of the AMQP conformance tests (amqp_*_test.go): they drive the
@@ -124,4 +126,22 @@ func rawAMQP(t *testing.T, s *server) net.Conn {
 
 func qname(t *testing.T, suffix string) string {
 	return fmt.Sprintf("%s-%s", t.Name(), suffix)
+}
+
+// startAMQPServer is startServer with only the AMQP doors: these tests are
+// about AMQP, and need not fail for another front-end's sake.
+func startAMQPServer(t *testing.T, o options) *server {
+	t.Helper()
+	edit := o.edit
+	o.edit = func(c *gateway.Config) {
+		for _, l := range []*gateway.ListenerConfig{&c.Listeners.MQTT, &c.Listeners.MQTTS, &c.Listeners.STOMP,
+			&c.Listeners.STOMPS, &c.Listeners.WebSTOMP, &c.Listeners.WebMQTT, &c.Listeners.HTTPAPI,
+			&c.Listeners.Management} {
+			l.Enabled = false
+		}
+		if edit != nil {
+			edit(c)
+		}
+	}
+	return startServer(t, o)
 }

@@ -16,7 +16,7 @@ import (
 // after the fsync): each publish is confirmed exactly once, positively.
 func TestAMQPConfirmsUnderLoad(t *testing.T) {
 	const n = 100_000
-	s := startServer(t, options{durable: true})
+	s := startAMQPServer(t, options{durable: true})
 	_, ch := amqpChannel(t, s)
 	_, err := ch.QueueDeclare("load", true, false, false, false, nil)
 	must(t, err)
@@ -71,7 +71,7 @@ func TestAMQPConfirmsUnderLoad(t *testing.T) {
 // TestAMQPMandatory: an unroutable mandatory message comes back with
 // basic.return 312 NO_ROUTE, before its confirm; a routable one does not.
 func TestAMQPMandatory(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	_, ch := amqpChannel(t, s)
 	returns := ch.NotifyReturn(make(chan amqp.Return, 1))
 	_, err := ch.QueueDeclare("routable", false, true, false, false, nil)
@@ -116,7 +116,7 @@ func TestAMQPMandatory(t *testing.T) {
 // TestAMQPTransactions: publishes and acks take effect at tx.commit and
 // vanish at tx.rollback; tx and confirm modes exclude each other.
 func TestAMQPTransactions(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	_, err := ch.QueueDeclare("txq", false, false, false, false, nil)
 	must(t, err)
@@ -183,7 +183,7 @@ func TestAMQPTransactions(t *testing.T) {
 // TestAMQPDirectReplyTo is a request/reply round trip through
 // amq.rabbitmq.reply-to, and its errors.
 func TestAMQPDirectReplyTo(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, client := amqpChannel(t, s)
 	_, err := client.QueueDeclare("rpc", false, false, false, false, nil)
 	must(t, err)

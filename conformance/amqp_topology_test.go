@@ -12,7 +12,7 @@ import (
 // RabbitMQ's does, exchange-to-exchange bindings, alternate and internal
 // exchanges, passive and inequivalent declares, delete (if-unused), nowait.
 func TestAMQPExchanges(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 	q, err := ch.QueueDeclare("", false, true, true, false, nil)
 	must(t, err)
@@ -98,7 +98,7 @@ func TestAMQPExchanges(t *testing.T) {
 // purge, delete with its conditions, nowait, and RabbitMQ's empty-name
 // shortcut for the last declared queue.
 func TestAMQPQueues(t *testing.T) {
-	s := startServer(t, options{})
+	s := startAMQPServer(t, options{})
 	conn, ch := amqpChannel(t, s)
 
 	q, err := ch.QueueDeclare("", false, false, true, false, nil)

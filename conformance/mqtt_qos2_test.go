@@ -108,8 +108,9 @@ func (r *resumable) connect(t *testing.T, clean bool, in *inbox[*paho.Publish]) 
 	})
 	if in != nil {
 		// Deliveries of the resumed connection go to the same inbox.
+		own := c.in
 		go func() {
-			for m := range c.in.ch {
+			for m := range own.ch {
 				in.put(m)
 			}
 		}()

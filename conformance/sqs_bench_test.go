@@ -51,12 +51,12 @@ func (l *sqsLatencies) report(b *testing.B, name string) {
 func BenchmarkSQSThroughput(b *testing.B) {
 	for _, kind := range []string{"standard", "fifo"} {
 		for _, storage := range []string{gateway.StorageMemory, gateway.StorageDurable} {
-			b.Run(kind+"/"+storage, func(b *testing.B) { benchThroughput(b, kind == "fifo", storage) })
+			b.Run(kind+"/"+storage, func(b *testing.B) { sqsBenchThroughput(b, kind == "fifo", storage) })
 		}
 	}
 }
 
-func benchThroughput(b *testing.B, fifo bool, storage string) {
+func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 	addr := sqsBenchServer(b, storage)
 	c := sqsClientAt(b, addr, "test", "test")
 	name, attrs := "bench", map[string]string(nil)

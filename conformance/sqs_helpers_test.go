@@ -16,10 +16,19 @@ import (
 	"github.com/mqgate/mqgate/gateway"
 )
 
-// sqsServer starts a gateway for SQS tests; edit may change its config.
+// sqsServer starts a gateway for SQS tests with the doors they use (the SQS
+// API, and AMQP for the cross-protocol tests); edit may change its config.
 func sqsServer(t *testing.T, edit func(*gateway.Config)) *server {
 	t.Helper()
-	return startServer(t, options{edit: edit})
+	return startServer(t, options{edit: func(cfg *gateway.Config) {
+		for _, l := range []*gateway.ListenerConfig{&cfg.Listeners.MQTT, &cfg.Listeners.STOMP, &cfg.Listeners.WebSTOMP,
+			&cfg.Listeners.WebMQTT, &cfg.Listeners.Management} {
+			l.Enabled = false
+		}
+		if edit != nil {
+			edit(cfg)
+		}
+	}})
 }
 
 // sqsClientWith returns an SDK client for s signing with the given key.

@@ -46,9 +46,11 @@ type conn struct {
 	wake       chan struct{} // capacity 1: wakes the writer
 	writerDone chan struct{}
 	hbTimer    *time.Timer
+	hbStopped  bool          // the heartbeat monitor must not rearm
 	closeSent  bool          // connection.close was sent (by the reader or Shutdown)
 	forced     chan struct{} // closed by Shutdown's forceClose
 
+	flowQuiet  atomic.Bool   // see updateQuietLocked
 	received   atomic.Uint64 // frames read, for the heartbeat monitor
 	readPaused atomic.Bool   // the reader is held on purpose: no heartbeat timeout
 }
@@ -60,10 +62,15 @@ type capabilities struct {
 	authFailureClose bool // authentication_failure_close
 }
 
+// readBufferSize is the socket read buffer: large enough that a busy
+// publisher's frames are read many at a time, small enough for idle
+// connections to cost little.
+const readBufferSize = 32 << 10
+
 func newConn(s *Server, nc net.Conn, log *slog.Logger) *conn {
 	c := &conn{srv: s, b: s.b, nc: nc, log: log, channels: make(map[uint16]*channel),
 		wake: make(chan struct{}, 1), writerDone: make(chan struct{}), forced: make(chan struct{})}
-	c.br = bufio.NewReaderSize(nc, 64<<10)
+	c.br = bufio.NewReaderSize(nc, readBufferSize)
 	c.fr = wire.NewFrameReader(c.br, wire.FrameMinSize)
 	return c
 }
@@ -264,6 +271,7 @@ func (c *conn) cleanup(err error) {
 		c.core.Close()
 	}
 	c.mu.Lock()
+	c.hbStopped = true
 	if c.hbTimer != nil {
 		c.hbTimer.Stop()
 	}

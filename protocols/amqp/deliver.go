@@ -21,6 +21,8 @@ type consumer struct {
 	core      *core.Consumer // set once Consume has returned
 	cancelled bool           // basic.cancel(-ok) is queued: nothing may follow it
 	refused   bool           // a delivery was refused: resume when the reason clears
+	deliver   wire.BasicDeliver
+	props     wire.Properties // scratch space of TryDeliver, which encodes under c.mu
 }
 
 // TryDeliver implements core.Sink.
@@ -44,13 +46,15 @@ func (s *consumer) TryDeliver(d *core.Delivery) bool {
 		return false
 	}
 	m := d.Message
-	props := toWire(&m.Properties)
-	if !ch.appendDeliveryLocked(d.Tag, &wire.BasicDeliver{ConsumerTag: s.tag, DeliveryTag: d.Tag,
-		Redelivered: d.Redelivered, Exchange: m.Exchange, RoutingKey: m.RoutingKey}, &props, m.Body) {
+	s.props = toWire(&m.Properties)
+	s.deliver = wire.BasicDeliver{ConsumerTag: s.tag, DeliveryTag: d.Tag, Redelivered: d.Redelivered,
+		Exchange: m.Exchange, RoutingKey: m.RoutingKey}
+	ok := ch.appendDeliveryLocked(d.Tag, &s.deliver, &s.props, m.Body)
+	s.props.Headers = nil // do not keep the message's table alive
+	if !ok {
 		s.refused = true // the hold is full: resumed when it ends
-		return false
 	}
-	return true
+	return ok
 }
 
 // hold keeps a channel's deliveries back while the reader is in a
@@ -112,11 +116,7 @@ func (ch *channel) releaseHoldLocked(reply []byte, tag uint64) []*consumer {
 		}
 	}
 	if len(reply)+len(h.frames) > 0 {
-		ch.c.appendLocked(func(dst []byte) []byte {
-			dst = append(dst, h.frames[:split]...)
-			dst = append(dst, reply...)
-			return append(dst, h.frames[split:]...)
-		})
+		ch.c.appendLocked(h.frames[:split], reply, h.frames[split:])
 	}
 	*h = hold{}
 	return ch.refusedLocked()

@@ -20,6 +20,12 @@ type flowState struct {
 	unblocked chan struct{} // closed when the alarm clears; nil while not blocked
 }
 
+// updateQuietLocked keeps conn.flowQuiet, the reader's lock-free fast path
+// for publishes: it has published and nothing blocks it.
+func (c *conn) updateQuietLocked() {
+	c.flowQuiet.Store(c.flow.published && !c.flow.blocked)
+}
+
 // setBlocked is core's ConnectOptions.Blocked callback. It may run on any
 // goroutine, even inside Connect, and must not block.
 func (c *conn) setBlocked(blocked bool) {
@@ -30,6 +36,7 @@ func (c *conn) setBlocked(blocked bool) {
 		return
 	}
 	f.blocked = blocked
+	c.updateQuietLocked()
 	if blocked {
 		f.unblocked = make(chan struct{})
 		if f.published {
@@ -56,9 +63,13 @@ func (c *conn) notifyBlockedLocked() {
 // the broker is blocked it waits (the socket is not read, so TCP pushes back
 // on the client), as RabbitMQ's reader blocks. A forced close ends the wait.
 func (c *conn) waitUnblocked() {
+	if c.flowQuiet.Load() {
+		return
+	}
 	c.mu.Lock()
 	if !c.flow.published {
 		c.flow.published = true
+		c.updateQuietLocked()
 		if c.flow.blocked {
 			c.notifyBlockedLocked()
 		}

@@ -41,14 +41,20 @@ type outbound struct {
 	drained chan struct{} // closed when buf empties; waited on by a throttled reader
 }
 
-// appendLocked runs fn to append frames to the buffer and wakes the writer.
+// canSendLocked reports whether the connection still sends. The caller
+// holds c.mu.
+func (c *conn) canSendLocked() bool { return !c.out.dead && !c.out.ending }
+
+// appendLocked appends encoded frames to the buffer and wakes the writer.
 // The caller holds c.mu. It reports false when the connection can send no
 // more.
-func (c *conn) appendLocked(fn func(dst []byte) []byte) bool {
-	if c.out.dead || c.out.ending {
+func (c *conn) appendLocked(frames ...[]byte) bool {
+	if !c.canSendLocked() {
 		return false
 	}
-	c.out.buf = fn(c.out.buf)
+	for _, f := range frames {
+		c.out.buf = append(c.out.buf, f...)
+	}
 	c.wakeWriter()
 	return true
 }
@@ -68,29 +74,32 @@ func (c *conn) send(ch uint16, m wire.Method) {
 }
 
 func (c *conn) sendLocked(ch uint16, m wire.Method) {
-	c.appendLocked(func(dst []byte) []byte {
-		out, err := wire.AppendMethodFrame(dst, ch, m)
-		if err != nil {
-			c.log.Error("cannot encode method", "method", m.Name(), "err", err)
-			return dst
-		}
-		return out
-	})
+	if !c.canSendLocked() {
+		return
+	}
+	out, err := wire.AppendMethodFrame(c.out.buf, ch, m)
+	if err != nil {
+		c.log.Error("cannot encode method", "method", m.Name(), "err", err)
+		return
+	}
+	c.out.buf = out
+	c.wakeWriter()
 }
 
-// sendContent appends a content-carrying method with its header and body.
+// sendContentLocked appends a content-carrying method with its header and
+// body. It reports false if nothing was appended.
 func (c *conn) sendContentLocked(ch uint16, m wire.Method, p *wire.Properties, body []byte) bool {
-	ok := true
-	c.appendLocked(func(dst []byte) []byte {
-		out, err := wire.AppendContent(dst, ch, m, p, body, c.frameMax)
-		if err != nil {
-			c.log.Error("cannot encode content", "method", m.Name(), "err", err)
-			ok = false
-			return dst
-		}
-		return out
-	})
-	return ok
+	if !c.canSendLocked() {
+		return false
+	}
+	out, err := wire.AppendContent(c.out.buf, ch, m, p, body, c.frameMax)
+	if err != nil {
+		c.log.Error("cannot encode content", "method", m.Name(), "err", err)
+		return false
+	}
+	c.out.buf = out
+	c.wakeWriter()
+	return true
 }
 
 // writeLoop is the writer goroutine. It owns the socket's write side and
@@ -131,9 +140,6 @@ func (c *conn) writeLoop() {
 		ending, dead := c.out.ending, c.out.dead
 		c.mu.Unlock()
 		if len(buf) > 0 && !dead {
-			if ending {
-				_ = c.nc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
-			}
 			if _, err := c.nc.Write(buf); err != nil {
 				c.log.Debug("write failed", "err", err)
 				c.kill()
@@ -191,7 +197,7 @@ func (c *conn) watchHeartbeats() {
 			return
 		}
 		c.mu.Lock()
-		if !c.out.dead && !c.out.ending {
+		if !c.hbStopped {
 			c.hbTimer = time.AfterFunc(c.heartbeat, check)
 		}
 		c.mu.Unlock()
@@ -225,6 +231,9 @@ func (c *conn) finish() {
 	c.out.ending = true
 	c.wakeWriter()
 	c.mu.Unlock()
+	// Bounds a write in progress too, should the client have stopped
+	// reading.
+	_ = c.nc.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
 	<-c.writerDone
 }
 

@@ -66,7 +66,7 @@ func (c *conn) expiresOnDisconnect() bool {
 // writes the CONNACK and returns an error, which makes mochi close.
 func (s *Server) connect(cl *mochi.Client, pk packets.Packet) error {
 	refuse := func(code packets.Code) error {
-		_ = s.mochi.SendConnack(cl, code, false, nil)
+		_ = s.mochi.SendConnack(cl, connackCode(code, cl.Properties.ProtocolVersion), false, nil)
 		return code
 	}
 	if s.isClosed() {
@@ -178,4 +178,22 @@ func (c *conn) packetEncode(pk *packets.Packet) {
 			copy(pk.ReasonCodes, c.unsubackCodes)
 		}
 	}
+}
+
+// connackCode is the CONNACK return code of a refusal for protocol version
+// v: MQTT 3 has six codes [MQTT-3.2.2-5], and mochi's own translation maps
+// "bad user name or password" to "not authorized".
+func connackCode(code packets.Code, v byte) packets.Code {
+	if v == 5 {
+		return code
+	}
+	switch code {
+	case packets.ErrBadUsernameOrPassword:
+		return packets.Code{Code: 0x04, Reason: "bad user name or password"}
+	case packets.ErrNotAuthorized, packets.ErrBadAuthenticationMethod:
+		return packets.Err3NotAuthorized
+	case packets.ErrTopicNameInvalid:
+		return packets.Err3ClientIdentifierNotValid // no better code in MQTT 3
+	}
+	return packets.Err3ServerUnavailable
 }

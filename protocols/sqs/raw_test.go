@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/store"
@@ -18,7 +19,18 @@ import (
 // requests go unsigned.
 func rawServer(t *testing.T, permissive bool) *httptest.Server {
 	t.Helper()
-	b, err := core.New(core.Config{Store: store.NewMemory()})
+	return rawServerClock(t, permissive, nil)
+}
+
+// rawServerClock is rawServer with a clock driving both core and the front-end.
+func rawServerClock(t *testing.T, permissive bool, clock *core.FakeClock) *httptest.Server {
+	t.Helper()
+	cc := core.Config{Store: store.NewMemory()}
+	var now func() time.Time
+	if clock != nil {
+		cc.Clock, now = clock, clock.Now
+	}
+	b, err := core.New(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +43,7 @@ func rawServer(t *testing.T, permissive bool) *httptest.Server {
 	must(b.AddVHost("/"))
 	must(b.PutUser("guest", "guest", nil))
 	must(b.SetPermissions("guest", "/", ".*", ".*", ".*"))
-	s := New(Config{Permissive: permissive, NoPurgeLimit: true,
+	s := New(Config{Permissive: permissive, NoPurgeLimit: clock == nil, Now: now,
 		AccessKeys: []AccessKey{{ID: "test", Secret: "test", User: "guest", VHost: "/"}}}, b, nil)
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -128,10 +140,10 @@ func TestRawQueryPinsMD5sAndEscapesCR(t *testing.T) {
 		t.Fatalf("CreateQueue: %d %s", r.status, r.body)
 	}
 	r = postQuery(t, hs, "/", url.Values{"Action": {"SendMessage"}, "QueueUrl": {hs.URL + "/000000000000/q1"},
-		"MessageBody": {"line1\r\nline2 \"q\" <&>"},
+		"MessageBody":             {"line1\r\nline2 \"q\" <&>"},
 		"MessageAttribute.1.Name": {"a"}, "MessageAttribute.1.Value.DataType": {"Binary"},
 		"MessageAttribute.1.Value.BinaryValue": {"AAE="},
-		"MessageAttribute.2.Name": {"b"}, "MessageAttribute.2.Value.DataType": {"Number"},
+		"MessageAttribute.2.Name":              {"b"}, "MessageAttribute.2.Value.DataType": {"Number"},
 		"MessageAttribute.2.Value.StringValue": {"42"}})
 	if r.status != 200 || !strings.Contains(r.body, "<MD5OfMessageAttributes>9cc2a2b9b80b80594197c6e8206f2e63</MD5OfMessageAttributes>") ||
 		!strings.HasPrefix(r.body, `<?xml version="1.0"?><SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><SendMessageResult>`) ||

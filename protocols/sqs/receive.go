@@ -74,8 +74,10 @@ func (s *Server) handleReceiveMessage(c *call) *awsapi.Error {
 			return nil
 		}
 	}
+	s.polls.Add(1)
 	ds, gerr := c.p.sess.Get(c.r.Context(), name, core.GetOptions{Max: int(max), Wait: time.Duration(wait) * time.Second,
 		Lease: lease})
+	s.polls.Add(-1)
 	if gerr != nil {
 		return fromCore(gerr)
 	}

@@ -78,6 +78,7 @@ type Server struct {
 	ctx    context.Context // cancelled by Shutdown: ends long polls
 	cancel context.CancelFunc
 	closed atomic.Bool
+	polls  atomic.Int64 // ReceiveMessage calls waiting in core
 
 	mu         sync.Mutex
 	principals map[string]*principal // by user and vhost
@@ -164,6 +165,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	s.cancel()
 	err := s.http.Shutdown(ctx)
+	if errors.Is(err, net.ErrClosed) {
+		err = nil // the gateway closed the listener first
+	}
 	s.tasks.wait()
 	s.mu.Lock()
 	ps := make([]*principal, 0, len(s.principals))

@@ -113,8 +113,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("ws: shutdown: %w", ctx.Err())
 	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		err = nil // the gateway closed the listener first
 	}
 	return err
 }

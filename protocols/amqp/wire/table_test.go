@@ -142,3 +142,20 @@ func TestAMQPWireTableDepth(t *testing.T) {
 		t.Fatalf("64 deep encoded %q, want %q", b, nested(64))
 	}
 }
+
+// TestAMQPWireDecodeTable decodes a table's content without its length
+// prefix, as AMQPLAIN's response carries it, and refuses a truncated one.
+func TestAMQPWireDecodeTable(t *testing.T) {
+	w := buffer{}
+	w.table(core.Table{"LOGIN": "guest", "PASSWORD": "secret"})
+	got, err := DecodeTable(w.b[4:])
+	if err != nil || got["LOGIN"] != "guest" || got["PASSWORD"] != "secret" || len(got) != 2 {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	if _, err := DecodeTable(w.b[4 : len(w.b)-1]); err == nil {
+		t.Fatal("truncated table decoded")
+	}
+	if got, err := DecodeTable(nil); err != nil || len(got) != 0 {
+		t.Fatalf("empty: %v, %v", got, err)
+	}
+}

@@ -118,7 +118,10 @@ func TestSDKSignedRequests(t *testing.T) {
 		{name: "body changed", url: "http://h/", akid: "test", secret: "test", now: at, want: SignatureDoesNotMatch,
 			tamper: func(_ *http.Request, b []byte) []byte { return append(b, 'x') }},
 		{name: "signed header changed", url: "http://h/", akid: "test", secret: "test", now: at, want: SignatureDoesNotMatch,
-			tamper: func(r *http.Request, b []byte) []byte { r.Header.Set("X-Amz-Target", "AmazonSQS.DeleteQueue"); return b }},
+			tamper: func(r *http.Request, b []byte) []byte {
+				r.Header.Set("X-Amz-Target", "AmazonSQS.DeleteQueue")
+				return b
+			}},
 		{name: "no auth", url: "http://h/", now: at, want: MissingAuthenticationToken,
 			tamper: func(r *http.Request, b []byte) []byte { r.Header.Del("Authorization"); return b }},
 		{name: "garbled auth", url: "http://h/", akid: "test", secret: "test", now: at, want: IncompleteSignature,
