@@ -72,50 +72,6 @@ func TestAMQPHeartbeats(t *testing.T) {
 	wg.Wait()
 }
 
-// TestAMQPBlocked: crossing the memory watermark blocks publishers with
-// connection.blocked and holds their publishes; draining the queue
-// unblocks them.
-func TestAMQPBlocked(t *testing.T) {
-	s := startAMQPServer(t, options{edit: func(c *gateway.Config) { c.MemoryHighWatermark = 1000 }})
-	pub := dialAMQP(t, s)
-	blocked := pub.NotifyBlocked(make(chan amqp.Blocking, 4))
-	pch, err := pub.Channel()
-	must(t, err)
-	_, err = pch.QueueDeclare("mem", false, false, false, false, nil)
-	must(t, err)
-	body := bytes.Repeat([]byte("m"), 400)
-	for range 3 {
-		must(t, pch.Publish("", "mem", false, false, amqp.Publishing{Body: body}))
-	}
-	select {
-	case b := <-blocked:
-		if !b.Active || b.Reason != "low on memory" {
-			t.Fatalf("blocking %+v", b)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection.blocked past the watermark")
-	}
-	must(t, pch.Publish("", "mem", false, false, amqp.Publishing{Body: []byte("held")}))
-
-	_, cch := amqpChannel(t, s)
-	ds, err := cch.Consume("mem", "", true, false, false, false, nil)
-	must(t, err)
-	for range 3 {
-		receive(t, ds)
-	}
-	select {
-	case b := <-blocked:
-		if b.Active {
-			t.Fatalf("blocking %+v", b)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection.unblocked after the queue drained")
-	}
-	if d := receive(t, ds); string(d.Body) != "held" {
-		t.Fatalf("got %q", d.Body)
-	}
-}
-
 // TestAMQPRestart: durable exchanges, queues, bindings and persistent
 // messages survive a restart with their properties; transient ones do not.
 func TestAMQPRestart(t *testing.T) {

@@ -253,7 +253,9 @@ func (gw *Gateway) shutdown(ctx context.Context) error {
 	clear(gw.addrs)
 	gw.mu.Unlock()
 	for _, d := range gw.doors {
-		if err := d.fe.Shutdown(ctx); err != nil {
+		// The door closed the listener first, so an http.Server front-end
+		// reports that close again: it is not a shutdown failure.
+		if err := d.fe.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, fmt.Errorf("%s: shutdown: %w", d.name, err))
 		}
 		d.closeConns()
