@@ -1,6 +1,8 @@
 package amqp
 
 import (
+	"log/slog"
+
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/protocols/amqp/wire"
 )
@@ -195,7 +197,7 @@ func (ch *channel) handleFrameWhileClosing(f wire.Frame) error {
 // deliveries requeued) and channel.close goes out; the channel id stays
 // taken until the client's close-ok.
 func (ch *channel) closeWithError(e *amqpError) {
-	ch.c.log.Info("closing channel with an error", "channel", ch.id, "code", e.code, "text", e.text)
+	ch.c.logClient(slog.LevelInfo, "closing channel with an error", "channel", ch.id, "code", e.code, "text", e.text)
 	ch.release()
 	ch.closing = true
 	ch.c.send(ch.id, &wire.ChannelClose{ReplyCode: e.code, ReplyText: replyText(e.code, e.text),

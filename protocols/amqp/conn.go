@@ -138,7 +138,7 @@ func (c *conn) raise(chID uint16, err error) {
 		ch.closeWithError(ae)
 		return
 	}
-	c.log.Info("closing connection with an error", "code", ae.code, "text", ae.text)
+	c.logClient(slog.LevelInfo, "closing connection with an error", "code", ae.code, "text", ae.text)
 	c.sendConnectionClose(ae)
 }
 

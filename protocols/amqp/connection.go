@@ -1,6 +1,8 @@
 package amqp
 
 import (
+	"log/slog"
+
 	"github.com/mqgate/mqgate/protocols/amqp/wire"
 )
 
@@ -47,7 +49,7 @@ func (c *conn) handleConnectionMethod(m wire.Method) (bool, error) {
 // deliveries requeued, exclusive queues deleted by cleanup), then close-ok.
 func (c *conn) handleConnectionClose(m wire.Method) (bool, error) {
 	if cl := m.(*wire.ConnectionClose); cl.ReplyCode != wire.ReplySuccess {
-		c.log.Info("client closed the connection with an error", "code", cl.ReplyCode, "text", cl.ReplyText)
+		c.logClient(slog.LevelInfo, "client closed the connection with an error", "code", cl.ReplyCode, "text", cl.ReplyText)
 	}
 	for id, ch := range c.channels {
 		ch.release()
@@ -83,7 +85,7 @@ func (c *conn) handleConnectionBlocked(m wire.Method) (bool, error) {
 func (c *conn) handleConnectionUpdateSecret(m wire.Method) (bool, error) {
 	us := m.(*wire.ConnectionUpdateSecret)
 	if err := c.b.Authenticate(c.user, string(us.NewSecret), c.nc.RemoteAddr()); err != nil {
-		c.log.Warn("secret update refused", "user", c.user, "err", err)
+		c.logClient(slog.LevelWarn, "secret update refused", "user", c.user, "err", err)
 		return false, errorf(wire.ReplyNotAllowed, "New secret was refused by one of the backends")
 	}
 	c.send(0, &wire.ConnectionUpdateSecretOk{})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/protocols/amqp/wire"
@@ -101,5 +102,25 @@ func TestAMQPServerMustHandle(t *testing.T) {
 		if (k.Class == wire.ClassConnection) != conn {
 			t.Errorf("%v is handled at the wrong level", k)
 		}
+	}
+}
+
+// TestAMQPClientLogLimit: lines clients cause are limited per second, and
+// the next line allowed reports how many were dropped.
+func TestAMQPClientLogLimit(t *testing.T) {
+	var l logLimiter
+	now := time.Unix(1000, 0)
+	for i := range clientLogBurst {
+		if ok, _ := l.allow(now); !ok {
+			t.Fatalf("line %d refused", i)
+		}
+	}
+	for range 5 {
+		if ok, _ := l.allow(now.Add(500 * time.Millisecond)); ok {
+			t.Fatal("line past the burst allowed")
+		}
+	}
+	if ok, dropped := l.allow(now.Add(time.Second)); !ok || dropped != 5 {
+		t.Fatalf("next second: %v, %d dropped", ok, dropped)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/mqgate/mqgate/core"
@@ -33,7 +34,7 @@ func (c *conn) handshake() error {
 		if errors.Is(err, wire.ErrProtocolHeader) {
 			// AMQP 0-9-1 §4.2.2: answer with the header we support, then close.
 			_, _ = c.nc.Write([]byte(wire.ProtocolHeader))
-			c.log.Info("client did not start with the AMQP 0-9-1 protocol header", "got", fmt.Sprintf("%q", got[:]))
+			c.logClient(slog.LevelInfo, "client did not start with the AMQP 0-9-1 protocol header", "got", fmt.Sprintf("%q", got[:]))
 		}
 		return err
 	}
@@ -117,7 +118,7 @@ func readHandshake[M wire.Method](c *conn) (M, error) {
 // refuse sends connection.close for err and closes: the handshake is over.
 func (c *conn) refuse(err error, m wire.Method) error {
 	ae := fromCore(err, m)
-	c.log.Info("connection refused", "code", ae.code, "text", ae.text)
+	c.logClient(slog.LevelInfo, "connection refused", "code", ae.code, "text", ae.text)
 	if c.writeDirect(&wire.ConnectionClose{ReplyCode: ae.code, ReplyText: replyText(ae.code, ae.text),
 		FailingClassID: ae.classID, FailingMethodID: ae.methodID}) == nil {
 		c.waitCloseOk()
@@ -188,7 +189,7 @@ func (c *conn) authenticate(m *wire.ConnectionStartOk) error {
 		return c.refuse(errorf(wire.ReplyCommandInvalid, "unknown authentication mechanism '%s'", m.Mechanism), m)
 	}
 	if err := c.b.Authenticate(user, pass, c.nc.RemoteAddr()); err != nil {
-		c.log.Warn("login refused", "mechanism", m.Mechanism, "user", user, "err", err)
+		c.logClient(slog.LevelWarn, "login refused", "mechanism", m.Mechanism, "user", user, "err", err)
 		if c.caps.authFailureClose {
 			_ = c.writeDirect(&wire.ConnectionClose{ReplyCode: wire.ReplyAccessRefused,
 				ReplyText: replyText(wire.ReplyAccessRefused, "Login was refused using authentication mechanism "+

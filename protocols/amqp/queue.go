@@ -53,15 +53,22 @@ func (ch *channel) declareReplyQueue(d *wire.QueueDeclare) error {
 	return nil
 }
 
+// bindingTarget expands queue.bind's and unbind's shortcuts: an empty
+// queue is the channel's last declared one, and then an empty routing key
+// is that queue's name.
+func (ch *channel) bindingTarget(queue, key string) (string, string, error) {
+	q, err := ch.queueName(queue)
+	if err == nil && queue == "" && key == "" {
+		key = q
+	}
+	return q, key, err
+}
+
 func (ch *channel) handleQueueBind(m wire.Method) error {
 	b := m.(*wire.QueueBind)
-	q, err := ch.queueName(b.Queue)
+	q, key, err := ch.bindingTarget(b.Queue, b.RoutingKey)
 	if err != nil {
 		return err
-	}
-	key := b.RoutingKey
-	if b.Queue == "" && key == "" {
-		key = q
 	}
 	if err := ch.sess.Bind(q, b.Exchange, key, b.Arguments, false); err != nil {
 		return err
@@ -74,13 +81,9 @@ func (ch *channel) handleQueueBind(m wire.Method) error {
 
 func (ch *channel) handleQueueUnbind(m wire.Method) error {
 	b := m.(*wire.QueueUnbind)
-	q, err := ch.queueName(b.Queue)
+	q, key, err := ch.bindingTarget(b.Queue, b.RoutingKey)
 	if err != nil {
 		return err
-	}
-	key := b.RoutingKey
-	if b.Queue == "" && key == "" {
-		key = q
 	}
 	if err := ch.sess.Unbind(q, b.Exchange, key, b.Arguments, false); err != nil {
 		return err

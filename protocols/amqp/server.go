@@ -100,6 +100,8 @@ type Server struct {
 	replies replyRegistry
 	connSeq atomic.Uint64
 
+	clientLogs logLimiter
+
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	shutdown bool

@@ -1,6 +1,7 @@
 package amqp
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/mqgate/mqgate/protocols/amqp/wire"
@@ -192,7 +193,7 @@ func (c *conn) watchHeartbeats() {
 		if n := c.received.Load(); n != last || c.readPaused.Load() {
 			last, quiet = n, 0
 		} else if quiet++; quiet >= 2 {
-			c.log.Warn("missed heartbeats from client, closing the connection", "timeout", c.heartbeat)
+			c.logClient(slog.LevelWarn, "missed heartbeats from client, closing the connection", "timeout", c.heartbeat)
 			c.kill()
 			return
 		}
