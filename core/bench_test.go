@@ -263,3 +263,47 @@ func itoa(n int) string {
 	}
 	return string(d)
 }
+
+// BenchmarkDurableConfirmConsumed is BenchmarkDurableConfirm with 64 in
+// flight while a consumer takes and acks every message, as a queue that keeps
+// up does: every message is written and deleted.
+func BenchmarkDurableConfirmConsumed(b *testing.B) {
+	st, err := store.OpenDurable(b.TempDir(), store.DurableOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	br := benchBroker(b, st)
+	s := benchSession(b, br)
+	if _, err := s.DeclareQueue("q", QueueOptions{Durable: true}); err != nil {
+		b.Fatal(err)
+	}
+	cs := benchSession(b, br)
+	acker := &ackSink{s: cs, want: int64(b.N), done: make(chan struct{}), tags: make(chan uint64, 1<<16)}
+	go acker.run()
+	if _, err := cs.Consume("q", ConsumeOptions{PrefetchCount: 1000}, acker); err != nil {
+		b.Fatal(err)
+	}
+	sem := make(chan struct{}, 64)
+	lat := make([]time.Duration, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sem <- struct{}{}
+		start := time.Now()
+		i := i
+		_, err := s.Publish(&Message{RoutingKey: "q", Body: body100, Properties: Properties{DeliveryMode: Persistent}},
+			PublishOptions{Confirm: func(err error) {
+				if err != nil {
+					panic(err)
+				}
+				lat[i] = time.Since(start)
+				<-sem
+			}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-acker.done
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	reportPercentiles(b, lat)
+}
