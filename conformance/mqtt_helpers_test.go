@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -164,10 +166,11 @@ func (s *server) v5try(tr transport, cp *paho.Connect, edit func(*paho.ClientCon
 	if err != nil {
 		return nil, err
 	}
-	c := &v5client{t: t, in: newInbox[*paho.Publish](), conn: nc, gone: make(chan *paho.Disconnect, 1)}
+	in := newInbox[*paho.Publish]()
+	c := &v5client{t: t, in: in, conn: nc, gone: make(chan *paho.Disconnect, 1)}
 	cfg := paho.ClientConfig{Conn: nc,
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			c.in.put(pr.Packet)
+			in.put(pr.Packet)
 			return true, nil
 		}},
 		OnServerDisconnect: func(d *paho.Disconnect) { c.gone <- d },
@@ -235,6 +238,9 @@ func (c *v5client) subscribe(filter string, qos byte, edit func(*paho.Subscribe)
 	}
 	sa, err := c.Subscribe(ctxWait(c.t), sb)
 	if err != nil {
+		buf := make([]byte, 1<<22)
+		n := runtime.Stack(buf, true)
+		os.WriteFile("/tmp/dump.txt", buf[:n], 0o644)
 		c.t.Fatalf("subscribe %q: %v", filter, err)
 	}
 	return sa
