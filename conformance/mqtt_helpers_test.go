@@ -5,13 +5,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/packets"
 	"github.com/eclipse/paho.golang/paho"
 	pahov3 "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gorilla/websocket"
@@ -220,7 +219,9 @@ func (s *server) dialMQTT(tr transport) (net.Conn, error) {
 	if wsc.Subprotocol() != "mqtt" {
 		return nil, fmt.Errorf("subprotocol %q, want mqtt", wsc.Subprotocol())
 	}
-	return ws.Wrap(wsc, false), nil
+	// paho.golang writes a packet in several Writes, from more than one
+	// goroutine; a sync.Locker connection makes it hold the lock across them.
+	return packets.NewThreadSafeConn(ws.Wrap(wsc, false)), nil
 }
 
 func ctxWait(t *testing.T) context.Context {
@@ -238,9 +239,6 @@ func (c *v5client) subscribe(filter string, qos byte, edit func(*paho.Subscribe)
 	}
 	sa, err := c.Subscribe(ctxWait(c.t), sb)
 	if err != nil {
-		buf := make([]byte, 1<<22)
-		n := runtime.Stack(buf, true)
-		os.WriteFile("/tmp/dump.txt", buf[:n], 0o644)
 		c.t.Fatalf("subscribe %q: %v", filter, err)
 	}
 	return sa

@@ -122,17 +122,19 @@ func (r *resumable) connect(t *testing.T, clean bool, in *inbox[*paho.Publish]) 
 // cutConn closes its connection when the client writes a given packet type:
 // instead of writing it (before), or right after it is written. Writes of
 // one packet come as a fixed header, then the rest (paho.golang writes
-// net.Buffers one by one to a connection that is not a *net.TCPConn).
+// net.Buffers one by one to a connection that is not a *net.TCPConn, holding
+// the connection's lock, as a sync.Locker, across them).
 type cutConn struct {
 	net.Conn
-	mu     sync.Mutex
-	typ    byte
-	before bool
-	armed  bool
-	rest   int  // bytes of the current packet still to come
-	cutNow bool // cut once the current packet is written
-	done   chan struct{}
-	once   sync.Once
+	sync.Mutex // the packet lock paho.golang takes
+	mu         sync.Mutex
+	typ        byte
+	before     bool
+	armed      bool
+	rest       int  // bytes of the current packet still to come
+	cutNow     bool // cut once the current packet is written
+	done       chan struct{}
+	once       sync.Once
 }
 
 func (c *cutConn) arm(typ byte, before bool) {

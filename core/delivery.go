@@ -2,6 +2,7 @@ package core
 
 import (
 	"container/heap"
+	"sync"
 	"time"
 
 	"github.com/mqgate/mqgate/core/store"
@@ -87,6 +88,11 @@ type handoff struct {
 
 const dispatchBatch = 64
 
+var handoffPool = sync.Pool{New: func() any {
+	b := make([]handoff, 0, dispatchBatch)
+	return &b
+}}
+
 // dispatch hands ready messages to consumers with credit. Only one goroutine
 // dispatches a queue at a time (others set again and leave), which keeps
 // deliveries to a consumer in queue order without a goroutine per queue.
@@ -100,9 +106,13 @@ func (q *Queue) dispatch() {
 		return
 	}
 	q.dispatching = true
-	if q.dispatchBuf == nil {
-		q.dispatchBuf = make([]handoff, 0, dispatchBatch)
-	}
+	// The hand-over buffer is borrowed for this dispatch only: an idle queue
+	// (say one per MQTT client) must not keep 64 entries' worth of it.
+	buf := handoffPool.Get().(*[]handoff)
+	defer func() {
+		clear((*buf)[:cap(*buf)])
+		handoffPool.Put(buf)
+	}()
 	for {
 		var dead []deadLetter
 		var batch *store.Batch
@@ -127,8 +137,8 @@ func (q *Queue) dispatch() {
 			b.store.Commit(batch, nil)
 		}
 		q.again = false
-		clear(q.dispatchBuf[:cap(q.dispatchBuf)])
-		n, d := q.takeLocked(&now, nil, dispatchBatch, q.dispatchBuf[:0], dead)
+		clear((*buf)[:cap(*buf)])
+		n, d := q.takeLocked(&now, nil, dispatchBatch, (*buf)[:0], dead)
 		dead = d
 		if len(n) == 0 && !q.again {
 			q.dispatching = false

@@ -38,7 +38,6 @@ type Queue struct {
 	timer       Timer
 	timerAt     int64
 	dispatching bool
-	dispatchBuf []handoff // owned by the dispatching goroutine
 	again       bool
 	deleted     bool
 	lastUsed    int64

@@ -423,11 +423,15 @@ func (s *Session) Get(ctx context.Context, queue string, opts GetOptions) ([]*De
 func (q *Queue) getNow(c *Consumer) []*Delivery {
 	b := q.vh.b
 	var dead []deadLetter
-	var buf [dispatchBatch]handoff
+	buf := handoffPool.Get().(*[]handoff)
+	defer func() {
+		clear((*buf)[:cap(*buf)])
+		handoffPool.Put(buf)
+	}()
 	q.mu.Lock()
 	now := instant{b: b}
 	q.lastUsed = now.get()
-	hs, dead := q.takeLocked(&now, c, c.max, buf[:0], dead)
+	hs, dead := q.takeLocked(&now, c, c.max, (*buf)[:0], dead)
 	q.armLocked(now.t)
 	q.mu.Unlock()
 	b.deadLetter(dead)

@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		MaxSessionExpiry:  24 * time.Hour,
 		MaxPacketSize:     16 << 20,
 		TopicAliasMaximum: 64,
-		QoS0Buffer:        1000,
+		QoS0Buffer:        10000,
 	}
 }
 

@@ -84,7 +84,9 @@ func (c *conn) publish(pk packets.Packet) error {
 	if ak == nil {
 		return packets.CodeSuccessIgnore
 	}
-	c.acks.flush()
+	// The acks are written by a goroutine of their own, which writes all
+	// that are due at once: under load, one write for many PUBACKs.
+	c.acks.kick()
 	return packets.ErrRejectPacket
 }
 

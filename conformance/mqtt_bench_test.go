@@ -1,0 +1,274 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	pahov3 "github.com/eclipse/paho.mqtt.golang"
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// MQTT benchmarks, mqgate side by side with Mosquitto (Debian's mosquitto,
+// started on loopback here when installed): each broker runs as its own
+// process, the same paho.mqtt.golang clients drive both.
+//
+//	go test ./conformance -run '^$' -bench 'BenchmarkMQTT' -benchtime 20000x
+//
+// Throughput reports delivered msg/s (100-byte payloads, QoS 0 and 1,
+// 1 → 1 and 1 → 100 subscribers); idle clients reports the broker's RSS with
+// 10,000 connected clients holding one subscription each.
+
+type benchBroker struct {
+	name string
+	addr string
+	pid  int
+}
+
+var buildOnce sync.Once
+var buildPath string
+var buildErr error
+
+// mqgateBinary builds cmd/mqgate once per test binary.
+func mqgateBinary(b *testing.B) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mqgate-bench")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "mqgate")
+		out, err := exec.Command("go", "build", "-o", buildPath, "../cmd/mqgate").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		b.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+func freePort(b *testing.B) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startBroker starts "mqgate" or "mosquitto" on a free loopback port.
+func startBroker(b *testing.B, name string) benchBroker {
+	b.Helper()
+	port := freePort(b)
+	dir := b.TempDir()
+	var cmd *exec.Cmd
+	switch name {
+	case "mqgate":
+		cfg := fmt.Sprintf(`storage: memory
+log_level: warn
+listeners:
+  amqp: {enabled: false}
+  stomp: {enabled: false}
+  web_stomp: {enabled: false}
+  web_mqtt: {enabled: false}
+  http_api: {enabled: false}
+  management: {enabled: false}
+  mqtt: {enabled: true, addr: "127.0.0.1:%d"}
+`, port)
+		mustB(b, os.WriteFile(filepath.Join(dir, "mqgate.yaml"), []byte(cfg), 0o600))
+		cmd = exec.Command(mqgateBinary(b), "--config", filepath.Join(dir, "mqgate.yaml"))
+	case "mosquitto":
+		path, err := exec.LookPath("mosquitto")
+		if err != nil {
+			b.Skip("mosquitto not installed (Debian's mosquitto package)")
+		}
+		// No queue limit, as mqgate never drops a QoS 1 message.
+		cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_type error\nmax_queued_messages 0\nmax_inflight_messages 0\n", port)
+		mustB(b, os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg), 0o600))
+		cmd = exec.Command(path, "-c", filepath.Join(dir, "mosquitto.conf"))
+	}
+	cmd.Stderr = os.Stderr
+	mustB(b, cmd.Start())
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s did not start listening: %v", name, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return benchBroker{name: name, addr: addr, pid: cmd.Process.Pid}
+}
+
+func benchClient(b *testing.B, addr string, handler pahov3.MessageHandler) pahov3.Client {
+	o := pahov3.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(clientID("bench")).
+		SetAutoReconnect(false).SetOrderMatters(false).SetKeepAlive(60 * time.Second).SetProtocolVersion(4).
+		SetMessageChannelDepth(10000)
+	c := pahov3.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+		b.Fatalf("connect: %v", tok.Error())
+	}
+	b.Cleanup(func() { c.Disconnect(0) })
+	return c
+}
+
+func BenchmarkMQTTThroughput(b *testing.B) {
+	payload := bytes.Repeat([]byte("x"), 100)
+	for _, broker := range []string{"mqgate", "mosquitto"} {
+		for _, qos := range []byte{0, 1} {
+			for _, fanout := range []int{1, 100} {
+				b.Run(fmt.Sprintf("%s/qos%d/1to%d", broker, qos, fanout), func(b *testing.B) {
+					br := startBroker(b, broker)
+					var got atomic.Int64
+					want := int64(b.N * fanout)
+					done := make(chan struct{})
+					var once sync.Once
+					for range fanout {
+						c := benchClient(b, br.addr, nil)
+						tok := c.Subscribe("bench/t", qos, func(pahov3.Client, pahov3.Message) {
+							if got.Add(1) == want {
+								once.Do(func() { close(done) })
+							}
+						})
+						if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+							b.Fatal(tok.Error())
+						}
+					}
+					pub := benchClient(b, br.addr, nil)
+					b.ResetTimer()
+					start := time.Now()
+					toks := make([]pahov3.Token, 0, b.N)
+					for range b.N {
+						toks = append(toks, pub.Publish("bench/t", qos, false, payload))
+					}
+					for _, t := range toks {
+						t.WaitTimeout(time.Minute)
+					}
+					// All delivered, or (QoS 0 may drop) no progress for a second.
+					last, lastAt := got.Load(), time.Now()
+				wait:
+					for {
+						select {
+						case <-done:
+							break wait
+						case <-time.After(10 * time.Millisecond):
+						}
+						if n := got.Load(); n != last {
+							last, lastAt = n, time.Now()
+						} else if time.Since(lastAt) > time.Second {
+							break wait
+						}
+					}
+					el := lastAt.Sub(start)
+					if got.Load() == want {
+						el = time.Since(start)
+					}
+					b.StopTimer()
+					n := got.Load()
+					b.ReportMetric(float64(n)/el.Seconds(), "deliveries/s")
+					b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
+					b.ReportMetric(100*float64(want-n)/float64(want), "%lost")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMQTTIdleClients connects 10,000 clients with one subscription
+// each (raw MQTT 3.1.1 connections, keep-alive off) and reports the broker's
+// resident memory.
+func BenchmarkMQTTIdleClients(b *testing.B) {
+	const n = 10000
+	for _, broker := range []string{"mqgate", "mosquitto"} {
+		b.Run(broker, func(b *testing.B) {
+			br := startBroker(b, broker)
+			before := rss(b, br.pid)
+			conns := make([]net.Conn, 0, n)
+			b.Cleanup(func() {
+				for _, c := range conns {
+					_ = c.Close()
+				}
+			})
+			for i := range n {
+				c, err := net.Dial("tcp", br.addr)
+				if err != nil {
+					b.Fatalf("client %d: %v", i, err)
+				}
+				conns = append(conns, c)
+				var buf bytes.Buffer
+				pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Connect}, ProtocolVersion: 4,
+					Connect: packets.ConnectParams{ProtocolName: []byte("MQTT"), Clean: true, ClientIdentifier: fmt.Sprintf("idle-%d", i)}}
+				mustB(b, pk.ConnectEncode(&buf))
+				sub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe, Qos: 1}, PacketID: 1,
+					ProtocolVersion: 4, Filters: packets.Subscriptions{{Filter: fmt.Sprintf("idle/%d/+", i), Qos: 1}}}
+				mustB(b, sub.SubscribeEncode(&buf))
+				if _, err := c.Write(buf.Bytes()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			// CONNACK (4 bytes) and SUBACK (5 bytes) from each.
+			for i, c := range conns {
+				_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+				if _, err := io.ReadFull(c, make([]byte, 9)); err != nil {
+					b.Fatalf("client %d: %v", i, err)
+				}
+				_ = c.SetReadDeadline(time.Time{})
+			}
+			after := rss(b, br.pid)
+			for range b.N {
+			}
+			b.ReportMetric(float64(after)/(1<<20), "MB-RSS")
+			b.ReportMetric(float64(after-before)/n, "B-RSS/client")
+		})
+	}
+}
+
+// rss reads a process's resident set size in bytes.
+func rss(b *testing.B, pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+func mustB(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
