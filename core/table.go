@@ -45,6 +45,11 @@ func cloneValue(v any) any {
 	}
 }
 
+// IntValue reads a table value of any integer type (as clients send
+// arguments in whichever width they like); false for any other type or a
+// uint64 beyond int64.
+func IntValue(v any) (int64, bool) { return tableInt(v) }
+
 // tableInt reads an integer-valued argument of any integer type.
 func tableInt(v any) (int64, bool) {
 	switch x := v.(type) {
