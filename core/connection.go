@@ -34,8 +34,8 @@ type Connection struct {
 	closed    bool
 }
 
-// Authenticate checks a password login. loopback reports whether the client
-// connected from a loopback address (guest may log in only from there).
+// Authenticate checks a password login from remote (users listed as
+// loopback-only, guest by default, may log in only from a loopback address).
 func (b *Broker) Authenticate(user, password string, remote net.Addr) error {
 	_, err := b.users.Authenticate(user, password, isLoopback(remote))
 	if err != nil {

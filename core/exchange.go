@@ -88,7 +88,7 @@ func newExchange(vh *VHost, name, kind string, durable, autoDelete, internal boo
 	return x
 }
 
-// sameBinding reports whether b binds dst with key and args.
+// same reports whether b binds dst with key and args.
 func (b *binding) same(dst destination, key string, args Table) bool {
 	return b.dst == dst && b.key == key && tablesEqual(b.args, args)
 }

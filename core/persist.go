@@ -2,7 +2,6 @@ package core
 
 import (
 	"strings"
-	"time"
 
 	"github.com/mqgate/mqgate/core/store"
 )
@@ -155,5 +154,3 @@ func tableTable(t Table, k string) Table {
 	}
 	return nil
 }
-
-var _ = time.Second

@@ -1,7 +1,5 @@
 package core
 
-import "time"
-
 // Table is a typed header table, the AMQP field table in Go values. Allowed
 // value types: nil (void), bool, int8, uint8, int16, uint16, int32, uint32,
 // int64, float32, float64, Decimal, string, []byte, []any, time.Time and Table.
@@ -76,5 +74,3 @@ func tableInt(v any) (int64, bool) {
 	}
 	return 0, false
 }
-
-var _ = time.Time{}
