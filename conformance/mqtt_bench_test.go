@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,8 +28,9 @@ import (
 //	go test ./conformance -run '^$' -bench 'BenchmarkMQTT' -benchtime 20000x
 //
 // Throughput reports delivered msg/s (100-byte payloads, QoS 0 and 1,
-// 1 → 1 and 1 → 100 subscribers); idle clients reports the broker's RSS with
-// 10,000 connected clients holding one subscription each.
+// 1 → 1 and 1 → 100 subscribers) and the broker's CPU time per publish;
+// idle clients reports the broker's RSS with 10,000 connected clients
+// holding one subscription each.
 
 type benchBroker struct {
 	name string
@@ -158,7 +160,7 @@ func BenchmarkMQTTThroughput(b *testing.B) {
 					}
 					pub := benchClient(b, br.addr, nil)
 					b.ResetTimer()
-					start := time.Now()
+					start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
 					toks := make([]pahov3.Token, 0, b.N)
 					for range b.N {
 						toks = append(toks, pub.Publish("bench/t", qos, false, payload))
@@ -186,7 +188,10 @@ func BenchmarkMQTTThroughput(b *testing.B) {
 						el = time.Since(start)
 					}
 					b.StopTimer()
+					cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
 					n := got.Load()
+					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
+					b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
 					b.ReportMetric(float64(n)/el.Seconds(), "deliveries/s")
 					b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
 					b.ReportMetric(100*float64(want-n)/float64(want), "%lost")
@@ -243,6 +248,33 @@ func BenchmarkMQTTIdleClients(b *testing.B) {
 			b.ReportMetric(float64(after-before)/n, "B-RSS/client")
 		})
 	}
+}
+
+// cpuTime reads the CPU time (user and system) a process has used.
+func cpuTime(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name, which is in parentheses: utime and
+	// stime are the 12th and 13th of them, in clock ticks (100 per second
+	// on Linux).
+	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
+	f := strings.Fields(rest)
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("cannot read %s", stat)
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// selfCPUTime is the CPU time this process (the benchmark's clients) has
+// used.
+func selfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rss reads a process's resident set size in bytes.

@@ -19,6 +19,12 @@ type PublishOptions struct {
 	// reject-publish: ResourceLimit) or the store failed. Confirm may run
 	// before Publish returns or later on a store goroutine; it must not block.
 	Confirm func(err error)
+	// Accepted, if set, is called once the message has passed every
+	// permission check and been routed, before any queue has it: what a
+	// front-end records there (MQTT's retained copy) is in place before any
+	// consumer can see the message. It runs on the publishing goroutine and
+	// must not call Publish.
+	Accepted func()
 }
 
 // PublishResult reports where a message went.
@@ -113,6 +119,9 @@ func (s *Session) Publish(m *Message, o PublishOptions) (PublishResult, error) {
 	}
 	x.routeLocked(m, &r)
 	vh.mu.RUnlock()
+	if o.Accepted != nil {
+		o.Accepted()
+	}
 	now := b.clock.Now()
 	if m.Published.IsZero() {
 		m.Published = now

@@ -424,14 +424,12 @@ func (q *Queue) getNow(c *Consumer) []*Delivery {
 	b := q.vh.b
 	var dead []deadLetter
 	buf := handoffPool.Get().(*[]handoff)
-	defer func() {
-		clear((*buf)[:cap(*buf)])
-		handoffPool.Put(buf)
-	}()
+	defer handoffPool.Put(buf)
 	q.mu.Lock()
 	now := instant{b: b}
 	q.lastUsed = now.get()
 	hs, dead := q.takeLocked(&now, c, c.max, (*buf)[:0], dead)
+	defer clear(hs) // the references, for the GC
 	q.armLocked(now.t)
 	q.mu.Unlock()
 	b.deadLetter(dead)

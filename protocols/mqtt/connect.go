@@ -44,7 +44,8 @@ type conn struct {
 	unsubackCodes []byte
 
 	acks      ackQueue
-	inPublish atomic.Bool // the read goroutine is in core's Publish: it writes due acks itself after
+	inPublish atomic.Bool // the read goroutine is in core's Publish: its burst writes due acks after
+	acksDue   bool        // read goroutine only: acks became due during this burst
 	writerMu  sync.Mutex
 	writing   bool // a delivery writer goroutine runs
 	again     bool // more work arrived while it ran

@@ -29,12 +29,31 @@ type item struct {
 	sub *subscription // retained items: the subscription asking
 }
 
-// outMsg is a QoS 1 or 2 delivery the client has not completed.
+// outMsg is a QoS 1 or 2 delivery the client has not completed, with what
+// a resend of its PUBLISH needs (kept apart rather than as a whole
+// packets.Packet, which is 800 bytes, for every message in flight).
 type outMsg struct {
-	pid uint16
-	tag uint64         // core delivery tag; 0 once settled, or for a retained message
-	pk  packets.Packet // the PUBLISH, for a resend; zero once PUBREC came
-	rel bool           // PUBREC came, PUBREL sent: waiting for PUBCOMP
+	pid    uint16
+	qos    byte
+	retain bool
+	rel    bool   // PUBREC came, PUBREL sent: waiting for PUBCOMP
+	tag    uint64 // core delivery tag; 0 once settled, or for a retained message
+	topic  string
+	// payload and props are dropped once PUBREC came.
+	payload []byte
+	props   *packets.Properties // MQTT 5 only
+}
+
+// publish rebuilds the PUBLISH of om for a resend.
+func (om *outMsg) publish(version byte) packets.Packet {
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: om.qos, Retain: om.retain,
+		Dup: true}, // [MQTT-3.3.1-1]
+		TopicName: om.topic, Payload: om.payload, PacketID: om.pid, ProtocolVersion: version}
+	pk.Mods.AllowResponseInfo = true
+	if version == 5 && om.props != nil {
+		pk.Properties = *om.props
+	}
+	return pk
 }
 
 // prepared is a packet ready to be encoded, and what to settle once written.
@@ -44,10 +63,12 @@ type prepared struct {
 	drop   bool   // not sent (no filter matches, expired): only settle
 }
 
-const (
-	writeBatch = 256       // packets per write
-	writeBytes = 256 << 10 // bytes per write, about
-)
+const writeBatch = 256 // packets per write, at most
+
+// keptPending is the largest pending array a session keeps once it has
+// been written out: a flow of deliveries reuses it instead of growing a new
+// one each time, an idle session holds a small one at most.
+const keptPending = 64
 
 // kick makes sure a writer goroutine will look at the session's pending
 // deliveries.
@@ -60,19 +81,20 @@ func (c *conn) kick() {
 	}
 	c.writing = true
 	c.writerMu.Unlock()
-	if !c.srv.goroutine(c.writeLoop) {
+	if !c.srv.workers.run(c) {
 		c.writerMu.Lock()
 		c.writing = false
 		c.writerMu.Unlock()
 	}
 }
 
-// writeLoop writes pending deliveries until none can be written, flushing
-// once per batch.
-func (c *conn) writeLoop() {
-	var buf bytes.Buffer
+// runOn writes pending deliveries until none can be written, flushing once
+// per batch: the job kick starts.
+func (c *conn) runOn(w *worker) {
+	buf := &w.buf
 	for {
-		batch := c.sess.take(c, writeBatch)
+		batch := c.sess.take(c, writeBatch, w.batch[:0])
+		w.batch = batch[:0] // keep what append grew
 		if len(batch) == 0 {
 			c.writerMu.Lock()
 			if !c.again {
@@ -88,7 +110,7 @@ func (c *conn) writeLoop() {
 		var settle []uint64
 		for i := range batch {
 			p := &batch[i]
-			if !p.drop && !c.encodeDelivery(&buf, &p.pk) {
+			if !p.drop && !c.encodeDelivery(buf, &p.pk) {
 				p.drop = true
 			}
 			if p.settle != 0 {
@@ -100,6 +122,7 @@ func (c *conn) writeLoop() {
 				}
 			}
 		}
+		clear(batch) // the worker's batch keeps no message alive
 		if buf.Len() > 0 && !c.write(buf.Bytes()) {
 			c.writerMu.Lock()
 			c.writing = false
@@ -159,33 +182,39 @@ func (c *conn) encodeDelivery(buf *bytes.Buffer, pk *packets.Packet) bool {
 
 // take turns up to max pending items into packets for c, giving QoS 1 and 2
 // ones a packet identifier, while the client's Receive Maximum allows.
-func (s *session) take(c *conn, max int) []prepared {
+func (s *session) take(c *conn, max int, out []prepared) []prepared {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cur != c || s.ended {
 		return nil
 	}
-	var out []prepared
 	n := 0
 	for n < len(s.pending) && len(out) < max {
 		it := &s.pending[n]
-		p := s.prepare(c, it, now)
+		out = append(out, prepared{}) // prepared in place: it is large
+		p := &out[len(out)-1]
+		s.prepare(c, it, now, p)
 		if !p.drop && p.pk.FixedHeader.Qos > 0 {
 			if len(s.out) >= c.sendLimit {
+				*p = prepared{}
+				out = out[:len(out)-1]
 				break // [MQTT-3.3.4-9]: wait for a PUBACK or PUBCOMP
 			}
-			s.track(&p)
+			s.track(p)
 		}
 		if it.src != nil && it.src.noAck {
 			s.pending0--
 		}
-		out = append(out, p)
 		n++
 	}
 	clear(s.pending[:n])
-	s.pending = s.pending[n:]
-	if len(s.pending) == 0 {
+	switch {
+	case n < len(s.pending):
+		s.pending = s.pending[n:]
+	case cap(s.pending) <= keptPending:
+		s.pending = s.pending[:0] // reused by the next deliveries
+	default:
 		s.pending = nil
 	}
 	return out
@@ -205,7 +234,13 @@ func (s *session) track(p *prepared) {
 	}
 	s.nextPID = pid
 	p.pk.PacketID = pid
-	om := &outMsg{pid: pid, tag: p.settle, pk: p.pk}
+	pk := &p.pk
+	om := &outMsg{pid: pid, qos: pk.FixedHeader.Qos, retain: pk.FixedHeader.Retain, tag: p.settle,
+		topic: pk.TopicName, payload: pk.Payload}
+	if pk.ProtocolVersion == 5 {
+		props := pk.Properties
+		om.props = &props
+	}
 	p.settle = 0 // settled when the client acknowledges
 	s.out[pid] = om
 	s.outList = append(s.outList, om)
@@ -240,8 +275,7 @@ func (s *session) unlistLocked(om *outMsg) {
 
 // prepare builds the PUBLISH of one item for c (MQTT 3 or 5): its topic,
 // its QoS capped by the subscriptions, its properties. The caller holds mu.
-func (s *session) prepare(c *conn, it *item, now time.Time) prepared {
-	var p prepared
+func (s *session) prepare(c *conn, it *item, now time.Time, p *prepared) {
 	pk := &p.pk
 	pk.FixedHeader.Type = packets.Publish
 	pk.ProtocolVersion = c.cl.Properties.ProtocolVersion
@@ -261,7 +295,7 @@ func (s *session) prepare(c *conn, it *item, now time.Time) prepared {
 		if r.expired(now) {
 			p.drop = true
 		}
-		return p
+		return
 	}
 	d := &it.d
 	if !it.src.noAck {
@@ -297,7 +331,7 @@ func (s *session) prepare(c *conn, it *item, now time.Time) prepared {
 	}
 	if !matched || dm.expired {
 		p.drop = true
-		return p
+		return
 	}
 	pk.TopicName, pk.Payload = topic, m.Body
 	pk.FixedHeader.Qos = min(dm.qos, maxQoS) // [MQTT-3.8.4-8]
@@ -307,7 +341,6 @@ func (s *session) prepare(c *conn, it *item, now time.Time) prepared {
 		slices.Sort(ids)
 		pk.Properties.SubscriptionIdentifier = ids // [MQTT-3.3.4-3]
 	}
-	return p
 }
 
 // settle acknowledges core deliveries.
@@ -339,12 +372,7 @@ func (c *conn) resend(oms []*outMsg) {
 			_ = rel.PubrelEncode(&buf)
 			continue
 		}
-		pk := om.pk
-		pk.ProtocolVersion = c.cl.Properties.ProtocolVersion
-		pk.FixedHeader.Dup = true // [MQTT-3.3.1-1]
-		if pk.ProtocolVersion != 5 {
-			pk.Properties = packets.Properties{}
-		}
+		pk := om.publish(c.cl.Properties.ProtocolVersion)
 		_ = pk.PublishEncode(&buf)
 	}
 	c.write(buf.Bytes())
@@ -398,7 +426,7 @@ func (c *conn) completed(pid uint16, qos byte) {
 	s := c.sess
 	s.mu.Lock()
 	om := s.out[pid]
-	valid := om != nil && (qos == 1 && !om.rel && om.pk.FixedHeader.Qos == 1 || qos == 2 && om.rel)
+	valid := om != nil && (qos == 1 && !om.rel && om.qos == 1 || qos == 2 && om.rel)
 	if !valid {
 		s.mu.Unlock()
 		return
@@ -423,7 +451,7 @@ func (c *conn) received(pk packets.Packet) {
 	s := c.sess
 	s.mu.Lock()
 	om := s.out[pk.PacketID]
-	if om == nil || om.rel || om.pk.FixedHeader.Qos != 2 {
+	if om == nil || om.rel || om.qos != 2 {
 		s.mu.Unlock()
 		_ = c.cl.WritePacket(c.pubrel(pk.PacketID, packets.ErrPacketIdentifierNotFound)) // [MQTT-4.3.3-8]
 		return
@@ -437,7 +465,7 @@ func (c *conn) received(pk packets.Packet) {
 		s.unlistLocked(om)
 		more = len(s.pending) > 0
 	} else {
-		om.rel, om.pk = true, packets.Packet{}
+		om.rel, om.payload, om.props = true, nil, nil
 	}
 	s.mu.Unlock()
 	if failed {

@@ -5,15 +5,10 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 )
 
-// hook connects mochi's events to the front-end. Which event does what, in
-// mochi v2.7.9 (server.go):
+// hook connects mochi's packet events to the front-end (a connection's
+// own steps, CONNECT to disconnection, are called in line by serve.go).
+// Which event does what, in mochi v2.7.9 (server.go):
 //
-//   - OnConnect authenticates and opens the core connection; a refusal
-//     sends its own CONNACK, since OnConnectAuthenticate could only say
-//     "bad user name or password".
-//   - OnSessionEstablish (before CONNACK) takes over or ends the previous
-//     session; OnSessionEstablished (after it) resends what the client has
-//     not acknowledged and starts deliveries.
 //   - OnPublish publishes into core and returns packets.ErrRejectPacket
 //     (QoS 1, 2: mochi writes nothing, the PUBACK or PUBREC is written here
 //     once core confirms) or packets.CodeSuccessIgnore (QoS 0: mochi neither
@@ -34,18 +29,11 @@ func (h *hook) ID() string { return "mqgate" }
 
 func (h *hook) Provides(b byte) bool {
 	switch b {
-	case mochi.OnConnect, mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnSessionEstablish,
-		mochi.OnSessionEstablished, mochi.OnDisconnect, mochi.OnPacketRead, mochi.OnPacketEncode,
-		mochi.OnPacketProcessed, mochi.OnSubscribed, mochi.OnUnsubscribe, mochi.OnPublish:
+	case mochi.OnACLCheck, mochi.OnPacketRead, mochi.OnPacketEncode, mochi.OnPacketProcessed,
+		mochi.OnSubscribed, mochi.OnUnsubscribe, mochi.OnPublish:
 		return true
 	}
 	return false
-}
-
-func (h *hook) OnConnect(cl *mochi.Client, pk packets.Packet) error { return h.s.connect(cl, pk) }
-
-func (h *hook) OnConnectAuthenticate(cl *mochi.Client, _ packets.Packet) bool {
-	return h.s.connOf(cl.Net.Conn) != nil // OnConnect authenticated it
 }
 
 // OnACLCheck is asked for a publish topic (write), which OnPublish checks
@@ -62,24 +50,6 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 		topic = inner
 	}
 	return allowed(h.s.cfg.ACL, c.subject(), true, topic)
-}
-
-func (h *hook) OnSessionEstablish(cl *mochi.Client, pk packets.Packet) {
-	if c := h.s.connOf(cl.Net.Conn); c != nil {
-		c.establish(pk.Connect.Clean)
-	}
-}
-
-func (h *hook) OnSessionEstablished(cl *mochi.Client, _ packets.Packet) {
-	if c := h.s.connOf(cl.Net.Conn); c != nil {
-		c.established()
-	}
-}
-
-func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
-	if c := h.s.connOf(cl.Net.Conn); c != nil {
-		c.disconnected(err, expire)
-	}
 }
 
 func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {

@@ -29,9 +29,13 @@ func (c *conn) publish(pk packets.Packet) error {
 	srv := c.srv
 	s := c.sess
 	qos := pk.FixedHeader.Qos
+	maxAcks := int(srv.cfg.ReceiveMaximum)
+	if c.acksDue && (srv.flow.blocked() || qos > 0 && c.acks.full(maxAcks)) {
+		c.flushAcks() // before waiting, so that the client has them
+	}
 	srv.flow.wait(srv.done)
 	if qos > 0 {
-		c.acks.waitSpace(int(srv.cfg.ReceiveMaximum), srv.done)
+		c.acks.waitSpace(maxAcks, srv.done)
 	}
 	srv.stats.received.Add(1)
 	a := &appMsg{topic: pk.TopicName, qos: qos, retain: pk.FixedHeader.Retain, payload: pk.Payload,
@@ -64,15 +68,17 @@ func (c *conn) publish(pk packets.Packet) error {
 	if ak != nil {
 		opts.Confirm = ak.confirm
 	}
-	c.inPublish.Store(true)
-	_, err := cs.Publish(toMessage(a, srv.cfg.Exchange, c.clientID), opts)
-	if err == nil && a.retain {
+	if a.retain {
 		done := func(error) {}
 		if ak != nil {
 			done = ak.confirm
 		}
-		srv.retained.set(c.vhost, newRetained(a, time.Now()), done)
+		// Before any subscriber has the message: one that sees it and then
+		// subscribes finds it retained.
+		opts.Accepted = func() { srv.retained.set(c.vhost, newRetained(a, time.Now()), done) }
 	}
+	c.inPublish.Store(true)
+	_, err := cs.Publish(toMessage(a, srv.cfg.Exchange, c.clientID), opts)
 	c.inPublish.Store(false)
 	if err != nil {
 		c.log.Info("mqtt: publish refused", "topic", a.topic, "err", err)
@@ -84,10 +90,17 @@ func (c *conn) publish(pk packets.Packet) error {
 	if ak == nil {
 		return packets.CodeSuccessIgnore
 	}
-	// The acks are written by a goroutine of their own, which writes all
-	// that are due at once: under load, one write for many PUBACKs.
-	c.acks.kick()
+	// Due acks are written when the burst of packets this one came in ends
+	// (handler.burst), or, when core confirms later, by a job kick starts:
+	// under load, one write for many PUBACKs.
+	c.acksDue = true
 	return packets.ErrRejectPacket
+}
+
+// flushAcks writes the acks due after a burst of packets.
+func (c *conn) flushAcks() {
+	c.acksDue = false
+	c.acks.flush()
 }
 
 // refuse answers a PUBLISH that core or the ACL refused: a negative PUBACK or
@@ -210,7 +223,7 @@ func (a *ack) finish() {
 		w.c.acks.kick()
 	}
 	if !c.inPublish.Load() {
-		c.acks.kick() // else the publishing goroutine writes it right after
+		c.acks.kick() // else the burst it came in writes it when it ends
 	}
 }
 
@@ -247,6 +260,13 @@ func (q *ackQueue) add(a *ack) {
 	q.mu.Unlock()
 }
 
+// full reports whether max acks wait.
+func (q *ackQueue) full(max int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.list) >= max && !q.closed
+}
+
 // waitSpace returns when fewer than max acks wait, or done is closed.
 func (q *ackQueue) waitSpace(max int, done <-chan struct{}) {
 	for {
@@ -270,9 +290,12 @@ func (q *ackQueue) kick() {
 	idle := !q.writing && !q.closed && len(q.list) > 0 && q.list[0].done.Load()
 	q.mu.Unlock()
 	if idle {
-		q.c.srv.goroutine(q.flush)
+		q.c.srv.workers.run(q)
 	}
 }
+
+// runOn is the job kick starts.
+func (q *ackQueue) runOn(*worker) { q.flush() }
 
 // flush writes the due acks at the head of the queue, unless another
 // goroutine is doing so (it will look again before it stops).

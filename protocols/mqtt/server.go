@@ -2,11 +2,9 @@ package mqtt
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +27,7 @@ type Server struct {
 	log      *slog.Logger
 	mochi    *mochi.Server
 	retained *retainStore
+	workers  *workers
 	flow     flowGate
 
 	conns sync.Map // net.Conn → *conn, from CONNECT to disconnection
@@ -72,7 +71,7 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, b: b, log: log, retained: newRetainStore(b), sessions: map[string]*session{},
-		shared: map[string]int{}, done: make(chan struct{})}
+		shared: map[string]int{}, done: make(chan struct{}), workers: newWorkers()}
 	caps := mochi.NewDefaultServerCapabilities()
 	// Deliveries are written by this package, never through mochi's
 	// outbound channel, which would drop QoS 1 and 2 messages when full.
@@ -85,7 +84,9 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 	// PUBACK and PUBREC must not echo the publish's user properties.
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	s.mochi = mochi.New(&mochi.Options{Capabilities: caps, Logger: log.With("component", "mochi"),
-		SysTopicResendInterval: 1 << 30})
+		SysTopicResendInterval: 1 << 30,
+		// bufferedConn buffers reads (serve.go).
+		ClientNetReadBufferSize: 16})
 	if err := s.mochi.AddHook(&hook{s: s}, nil); err != nil {
 		log.Error("mqtt: add hook", "err", err) // cannot happen: the hook's Init accepts anything
 	}
@@ -97,41 +98,6 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 	}
 	return s
 }
-
-// ServeConn serves one client connection, arrived through the door named
-// listener, until it ends.
-func (s *Server) ServeConn(listener string, nc net.Conn) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		_ = nc.Close()
-		return
-	}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-	var err error
-	defer func() {
-		if r := recover(); r != nil {
-			s.log.Error("mqtt: panic serving connection", "remote", nc.RemoteAddr().String(), "panic", r,
-				"stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", r)
-			_ = nc.Close()
-		}
-		// mochi skips OnDisconnect when a connection ends between CONNECT
-		// and the read loop, or panics: end it here.
-		if c := s.connOf(nc); c != nil {
-			if err == nil {
-				err = errConnectionLost
-			}
-			c.disconnected(err, c.expiresOnDisconnect())
-			s.forgetClient(c.cl)
-		}
-	}()
-	err = s.mochi.EstablishConnection(listener, nc)
-}
-
-var errConnectionLost = errors.New("connection lost")
 
 // Door returns the front-end of one gateway door: ServeConn and Shutdown.
 func (s *Server) Door(listener string) *Door { return &Door{s: s, listener: listener} }
@@ -177,6 +143,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	waited := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		s.workers.close() // every connection has ended: the workers are idle
 		close(waited)
 	}()
 	select {
@@ -205,21 +172,6 @@ func (s *Server) Stats() Stats {
 	st.Sessions = len(s.sessions)
 	s.mu.Unlock()
 	return st
-}
-
-// goroutine runs fn in a goroutine Shutdown waits for, unless shutting down.
-func (s *Server) goroutine(fn func()) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		fn()
-	}()
-	return true
 }
 
 func (s *Server) isClosed() bool {
@@ -292,6 +244,13 @@ func (g *flowGate) set(blocked bool) {
 		close(g.ch)
 		g.ch = nil
 	}
+}
+
+// blocked reports whether publishers must wait.
+func (g *flowGate) blocked() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.ch != nil
 }
 
 // wait returns once publishing may go on, or done is closed. Waiting stops

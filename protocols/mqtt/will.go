@@ -32,12 +32,13 @@ func (s *session) publishWill(w *will) {
 		}
 		defer cs.Connection().Close()
 	}
-	if _, err := cs.Publish(toMessage(&w.msg, srv.cfg.Exchange, s.clientID), core.PublishOptions{}); err != nil {
-		srv.log.Info("mqtt: will not published", "client", s.clientID, "topic", w.msg.topic, "err", err)
-		return
-	}
+	var o core.PublishOptions
 	if w.msg.retain {
-		srv.retained.set(s.vhost, newRetained(&w.msg, time.Now()), func(error) {})
+		// Before any subscriber has the will, as for any retained publish.
+		o.Accepted = func() { srv.retained.set(s.vhost, newRetained(&w.msg, time.Now()), func(error) {}) }
+	}
+	if _, err := cs.Publish(toMessage(&w.msg, srv.cfg.Exchange, s.clientID), o); err != nil {
+		srv.log.Info("mqtt: will not published", "client", s.clientID, "topic", w.msg.topic, "err", err)
 	}
 }
 
