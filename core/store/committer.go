@@ -30,18 +30,26 @@ type written struct {
 // pending under mu and wakes the committer goroutine with a non-blocking send
 // on a capacity-1 channel, so a caller never waits for I/O. The committer
 // takes everything pending and applies it as one group; the completer
-// goroutine waits until the group is durable (one sync for the whole group)
-// and then calls the done callbacks in commit order.
+// goroutine waits until the group is durable and then calls the done
+// callbacks in commit order.
 //
 // Two goroutines instead of one keep the groups large. With one, the
 // callbacks of a group run just before the next group is taken, so the
 // callers they release have no time to commit again: groups alternate
 // between nearly all and nearly none of the commits in flight, and each sync
-// carries half of them on average. With two, the next group is written while
-// the previous one syncs, and each sync carries what arrived during the one
-// before it. The written channel holds one group, so at most three groups are
-// between the two goroutines (one syncing, one queued, one being written);
-// beyond that the committer waits and pending grows into a larger group.
+// carries half of them on average. With two, groups are written while
+// earlier ones sync.
+//
+// The committer writes a group as soon as it has taken it, up to
+// maxWrittenGroups ahead of the completer. The store's log syncs everything
+// written during one fsync with the next, so a commit written at once is
+// durable after the fsync in progress and the next one. When the committer
+// waited for the completer to take the previous group (one group queued
+// between them), commits that arrived during an fsync were written only
+// after it, too late for the next one: in the SQS benchmark half of them
+// waited for a third fsync. Groups get smaller, but a group costs little
+// next to an fsync (the time spent applying stayed the same), and beyond
+// maxWrittenGroups the committer waits and pending grows into a larger group.
 //
 // A done callback runs on the completer goroutine: it may Commit, but must
 // not wait for Flush or Close, which wait for the completer.
@@ -56,18 +64,23 @@ type committer struct {
 	pending []request
 	closed  bool
 
-	wake    chan struct{} // capacity 1
-	written chan written  // committer → completer, capacity 1
-	free    chan []request
-	stopped chan struct{} // closed when the completer returns
+	wake    chan struct{}  // capacity 1
+	written chan written   // committer → completer, capacity maxWrittenGroups
+	free    chan []request // group arrays to reuse
+	stopped chan struct{}  // closed when the completer returns
 }
+
+// maxWrittenGroups bounds the groups written and not yet completed, so that a
+// completer that falls behind (slow callbacks, a stalled disk) turns new
+// commits into larger groups instead of an ever longer queue.
+const maxWrittenGroups = 64
 
 func newCommitter(apply applyFunc, maxGroupBytes int) *committer {
 	c := &committer{
 		apply:         apply,
 		maxGroupBytes: maxGroupBytes,
 		wake:          make(chan struct{}, 1),
-		written:       make(chan written, 1),
+		written:       make(chan written, maxWrittenGroups),
 		free:          make(chan []request, 4),
 		stopped:       make(chan struct{}),
 	}
@@ -150,7 +163,10 @@ func (c *committer) run() {
 				return
 			}
 			if spare != nil {
-				c.free <- spare // it came from there, so there is room
+				select {
+				case c.free <- spare:
+				default: // the completer has refilled free meanwhile
+				}
 			}
 			<-c.wake
 			continue

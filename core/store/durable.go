@@ -51,9 +51,10 @@ func openDurable(dir string, opts DurableOptions, fs vfs.FS) (*durable, error) {
 	defer cache.Unref() // the DB holds its own reference
 	po := pebbleOptions(log)
 	po.Cache = cache
-	if fs != nil {
-		po.FS = fs
+	if fs == nil {
+		fs = vfs.Default
 	}
+	po.FS = walFS{FS: fs}
 	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
