@@ -89,6 +89,8 @@ listeners:
   http_api: {enabled: false}
   management: {enabled: false}
   mqtt: {enabled: true, addr: "127.0.0.1:%d"}
+mqtt:
+  qos0_buffer: 100000000
 `, port)
 		mustB(b, os.WriteFile(filepath.Join(dir, "mqgate.yaml"), []byte(cfg), 0o600))
 		cmd = exec.Command(mqgateBinary(b), "--config", filepath.Join(dir, "mqgate.yaml"))
@@ -97,7 +99,8 @@ listeners:
 		if err != nil {
 			b.Skip("mosquitto not installed (Debian's mosquitto package)")
 		}
-		// No queue limit, as mqgate never drops a QoS 1 message.
+		// No queue limit on either side: mqgate never drops a QoS 1
+		// message, and its QoS 0 buffer is set as large above.
 		cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_type error\nmax_queued_messages 0\nmax_inflight_messages 0\n", port)
 		mustB(b, os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg), 0o600))
 		cmd = exec.Command(path, "-c", filepath.Join(dir, "mosquitto.conf"))
