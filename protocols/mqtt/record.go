@@ -3,6 +3,8 @@ package mqtt
 import (
 	"encoding/json"
 	"fmt"
+
+	"github.com/mochi-mqtt/server/v2/packets"
 )
 
 // A persistent session is stored as a record of kind store.KindSession,
@@ -20,6 +22,20 @@ type sessionRecord struct {
 	Expiry       uint32      `json:"expiry"`                    // seconds after disconnection
 	Disconnected int64       `json:"disconnected_at,omitempty"` // unix milliseconds; 0 while connected
 	Subs         []subRecord `json:"subs"`
+	// Will is the will of the last connection while it waits for its
+	// delay, so that a restart does not lose it.
+	Will *willRecord `json:"will,omitempty"`
+}
+
+// willRecord is a delayed will.
+type willRecord struct {
+	User    string             `json:"user"`
+	Delay   uint32             `json:"delay"` // seconds after disconnection
+	Topic   string             `json:"topic"`
+	QoS     byte               `json:"qos"`
+	Retain  bool               `json:"retain,omitempty"`
+	Payload []byte             `json:"payload,omitempty"`
+	Props   packets.Properties `json:"props"`
 }
 
 // subRecord is one subscription and its options.
@@ -48,6 +64,9 @@ func decodeSessionRecord(b []byte) (*sessionRecord, error) {
 		if !validFilter(s.Filter) || s.QoS > 2 {
 			return nil, fmt.Errorf("session record of %q: invalid subscription %q", r.ClientID, s.Filter)
 		}
+	}
+	if w := r.Will; w != nil && (!validTopic(w.Topic) || w.QoS > 2) {
+		return nil, fmt.Errorf("session record of %q: invalid will topic %q", r.ClientID, w.Topic)
 	}
 	return &r, nil
 }

@@ -223,6 +223,10 @@ func (s *Server) loadSessions() error {
 		if r.Disconnected == 0 || disconnected.After(now) {
 			disconnected = now
 		}
+		ss.offlineSince = disconnected.UnixMilli()
+		if ss.will != nil {
+			ss.armWill(time.Duration(min(ss.will.delay, r.Expiry))*time.Second - now.Sub(disconnected))
+		}
 		ss.armExpiry(time.Duration(r.Expiry)*time.Second - now.Sub(disconnected))
 		return nil
 	})

@@ -83,4 +83,37 @@ func TestSessionsComeBackFromTheStore(t *testing.T) {
 	if n := s2.shared[sharedKey("/", sharedQueueName("g", "f/+"))]; n != 1 {
 		t.Fatalf("shared members %d", n)
 	}
+	// The connection ended without DISCONNECT: its will (delay 1 s) waits in
+	// the record, and its timer runs again in the new Server.
+	ss.life.Lock()
+	w, armed := ss.will, ss.willTimer != nil
+	ss.life.Unlock()
+	if w == nil || w.msg.topic != "w/t" || string(w.msg.payload) != "bye" || w.delay != 1 ||
+		w.msg.props.ContentType != "text/plain" || !armed {
+		t.Fatalf("restored will %+v, timer armed %v", w, armed)
+	}
+	// Once published, it is gone from the record: another restart does not
+	// publish it again.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var rec *sessionRecord
+		err := b.Records(store.KindSession, func(key string, v []byte) error {
+			if key == "fuzz" {
+				var err error
+				rec, err = decodeSessionRecord(v)
+				return err
+			}
+			return nil
+		})
+		if err != nil || rec == nil {
+			t.Fatalf("session record: %v", err)
+		}
+		if rec.Will == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the will is still in the session record after its delay")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

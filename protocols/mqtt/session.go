@@ -40,8 +40,11 @@ type session struct {
 	recorded   bool // a record is in the store
 	will       *will
 	willTimer  *time.Timer
-	expTimer   *time.Timer
-	fresh      bool // created by this CONNECT: Session Present is 0
+	// offlineSince is when the session's last connection ended (unix
+	// milliseconds), as its record keeps it.
+	offlineSince int64
+	expTimer     *time.Timer
+	fresh        bool // created by this CONNECT: Session Present is 0
 
 	mu        sync.Mutex
 	cur       *conn // attached connection: deliveries go to it
@@ -73,6 +76,10 @@ func newSession(srv *Server, key, vhost, clientID string) *session {
 // restore fills a session loaded from its record.
 func (s *session) restore(r *sessionRecord) {
 	s.user, s.protocol, s.expiry, s.persistent, s.recorded = r.User, r.Protocol, r.Expiry, true, true
+	if w := r.Will; w != nil {
+		s.will = &will{user: w.User, delay: w.Delay, msg: appMsg{topic: w.Topic, qos: w.QoS, retain: w.Retain,
+			payload: w.Payload, props: w.Props}}
+	}
 	for _, sr := range r.Subs {
 		sub := newSubscription(sr.Filter, sr.QoS, sr.NoLocal, sr.RetainAsPublished, sr.RetainHandling, sr.ID)
 		s.placeSub(sub)
@@ -253,20 +260,26 @@ func (c *conn) disconnected(err error, expire bool) {
 		return
 	}
 	srv.forgetClient(c.cl)
-	s.saveAsync(time.Now().UnixMilli())
+	if willDue && c.will.delay > 0 {
+		s.will = c.will // in the record, so that a restart keeps it
+	}
+	s.offlineSince = time.Now().UnixMilli()
+	s.saveAsync(s.offlineSince)
 	if srv.isClosed() {
 		return // no timers: the process is stopping, the record keeps the time
 	}
-	if willDue {
-		if c.will.delay == 0 {
-			s.publishWill(c.will)
-		} else {
-			s.will = c.will
-			d := time.Duration(min(c.will.delay, s.expiry)) * time.Second
-			s.willTimer = time.AfterFunc(d, s.willDelayPassed)
-		}
+	if willDue && c.will.delay == 0 {
+		s.publishWill(c.will)
+	}
+	if s.will != nil {
+		s.armWill(time.Duration(min(s.will.delay, s.expiry)) * time.Second)
 	}
 	s.armExpiry(time.Duration(s.expiry) * time.Second)
+}
+
+// armWill publishes the session's delayed will after d.
+func (s *session) armWill(d time.Duration) {
+	s.willTimer = time.AfterFunc(max(d, 0), s.willDelayPassed)
 }
 
 // armExpiry ends the offline session after d.
@@ -313,6 +326,8 @@ func (s *session) willDelayPassed() {
 	w := s.will
 	s.will = nil
 	s.publishWill(w)
+	// Published at least once: a crash before this write publishes it again.
+	s.saveAsync(s.offlineSince)
 }
 
 func (s *session) isEnded() bool {
@@ -442,6 +457,10 @@ func (s *session) record(disconnected int64) ([]byte, error) {
 	s.mu.Lock()
 	r := &sessionRecord{Version: recordVersion, VHost: s.vhost, ClientID: s.clientID, User: s.user,
 		Protocol: s.protocol, Expiry: s.expiry, Disconnected: disconnected}
+	if w := s.will; w != nil {
+		r.Will = &willRecord{User: w.user, Delay: w.delay, Topic: w.msg.topic, QoS: w.msg.qos, Retain: w.msg.retain,
+			Payload: w.msg.payload, Props: w.msg.props}
+	}
 	for _, sub := range s.subs {
 		r.Subs = append(r.Subs, subRecord{Filter: sub.filter, QoS: sub.qos, NoLocal: sub.noLocal,
 			RetainAsPublished: sub.rap, RetainHandling: sub.rh, ID: sub.id})

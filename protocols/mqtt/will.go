@@ -10,7 +10,8 @@ import (
 // published it, when its connection ends without DISCONNECT (or with reason
 // 0x04), after its delay unless the session resumes first, and at the
 // latest when the session ends [MQTT-3.1.2-8] [MQTT-3.1.3-9]. Wills are not
-// published when the gateway shuts down, nor kept across a restart.
+// published when the gateway shuts down; a will waiting for its delay is in
+// the session's record and waits on after a restart.
 type will struct {
 	user  string // who connected: the will is published with their rights
 	delay uint32 // Will Delay Interval, seconds (mochi caps it at the session expiry)
