@@ -65,6 +65,13 @@ func (s *Server) ServeConn(listener string, nc net.Conn) {
 	h.burstFn = h.burst
 	var err error
 	defer func() {
+		// Packets are handled on workers (runOn recovers there); what runs
+		// here must not take the process down either.
+		if r := recover(); r != nil {
+			s.log.Error("mqtt: panic serving connection", "remote", nc.RemoteAddr().String(), "panic", r,
+				"stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
 		cl.Stop(err)
 		// A connection that got past CONNECT ends here, whichever way.
 		if c := s.connOf(bc); c != nil {
