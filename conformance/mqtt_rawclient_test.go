@@ -112,18 +112,16 @@ func appendString(b []byte, s string) []byte {
 
 // appendPacket appends a packet: fixed header byte, remaining length, body.
 func appendPacket(b []byte, header byte, body []byte) []byte {
-	b = append(b, header)
-	for n := len(body); ; {
-		c := byte(n & 0x7f)
-		if n >>= 7; n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			break
-		}
-	}
+	b = appendLength(append(b, header), len(body))
 	return append(b, body...)
+}
+
+// appendLength appends MQTT's variable-length remaining length.
+func appendLength(b []byte, n int) []byte {
+	for ; n >= 0x80; n >>= 7 {
+		b = append(b, byte(n&0x7f)|0x80)
+	}
+	return append(b, byte(n))
 }
 
 // appendPublish appends a PUBLISH of payload to topic; pid is used at QoS 1.
@@ -132,14 +130,7 @@ func appendPublish(b []byte, topic string, qos byte, pid uint16, payload []byte)
 	if qos > 0 {
 		n += 2
 	}
-	b = append(b, 0x30|qos<<1)
-	for ; ; n >>= 7 {
-		if n < 0x80 {
-			b = append(b, byte(n))
-			break
-		}
-		b = append(b, byte(n&0x7f)|0x80)
-	}
+	b = appendLength(append(b, 0x30|qos<<1), n)
 	b = appendString(b, topic)
 	if qos > 0 {
 		b = binary.BigEndian.AppendUint16(b, pid)

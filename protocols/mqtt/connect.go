@@ -64,7 +64,7 @@ func (c *conn) expiresOnDisconnect() bool {
 }
 
 // connect authenticates a CONNECT and opens its core connection. A refusal
-// writes the CONNACK and returns an error, which makes mochi close.
+// writes the CONNACK and returns an error, which ends the connection.
 func (s *Server) connect(cl *mochi.Client, pk packets.Packet) error {
 	refuse := func(code packets.Code) error {
 		_ = s.mochi.SendConnack(cl, connackCode(code, cl.Properties.ProtocolVersion), false, nil)
@@ -162,16 +162,15 @@ func messageProps(p *packets.Properties) packets.Properties {
 	}
 }
 
-// packetEncode adjusts packets mochi writes: the CONNACK tells the session
-// state and the limits mochi does not announce itself; the UNSUBACK carries
-// this package's reason codes.
+// packetEncode adjusts packets mochi writes: the CONNACK tells the limits
+// mochi does not announce itself; the UNSUBACK carries this package's reason
+// codes.
 func (c *conn) packetEncode(pk *packets.Packet) {
 	switch pk.FixedHeader.Type {
 	case packets.Connack:
 		if pk.ReasonCode >= packets.ErrUnspecifiedError.Code {
 			return
 		}
-		pk.SessionPresent = c.sessionPresent // [MQTT-3.2.2-2] [MQTT-3.2.2-3]
 		pk.Properties.TopicAliasMaximum = c.srv.cfg.TopicAliasMaximum
 		pk.Properties.MaximumPacketSize = c.srv.cfg.MaxPacketSize
 	case packets.Unsuback:

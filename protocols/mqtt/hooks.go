@@ -18,8 +18,8 @@ import (
 //     packet identifier 0 in their place, which it ignores.
 //   - OnSubscribed binds (and may turn a granted QoS into a failure: the
 //     SUBACK mochi writes next uses the same slice); OnUnsubscribe unbinds.
-//   - OnPacketEncode sets the CONNACK's Session Present and limits and the
-//     UNSUBACK's reason codes from this package's state.
+//   - OnPacketEncode sets the CONNACK's limits and the UNSUBACK's reason
+//     codes from this package's state.
 type hook struct {
 	mochi.HookBase
 	s *Server

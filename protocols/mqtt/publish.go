@@ -29,13 +29,11 @@ func (c *conn) publish(pk packets.Packet) error {
 	srv := c.srv
 	s := c.sess
 	qos := pk.FixedHeader.Qos
-	maxAcks := int(srv.cfg.ReceiveMaximum)
-	if c.acksDue && (srv.flow.blocked() || qos > 0 && c.acks.full(maxAcks)) {
-		c.flushAcks() // before waiting, so that the client has them
-	}
-	srv.flow.wait(srv.done)
+	// Acks due from this burst are written before either wait, so that the
+	// client has them.
+	srv.flow.wait(srv.done, c.flushAcks)
 	if qos > 0 {
-		c.acks.waitSpace(maxAcks, srv.done)
+		c.acks.waitSpace(int(srv.cfg.ReceiveMaximum), srv.done, c.flushAcks)
 	}
 	srv.stats.received.Add(1)
 	a := &appMsg{topic: pk.TopicName, qos: qos, retain: pk.FixedHeader.Retain, payload: pk.Payload,
@@ -97,10 +95,12 @@ func (c *conn) publish(pk packets.Packet) error {
 	return packets.ErrRejectPacket
 }
 
-// flushAcks writes the acks due after a burst of packets.
+// flushAcks writes the acks that became due during this burst of packets.
 func (c *conn) flushAcks() {
-	c.acksDue = false
-	c.acks.flush()
+	if c.acksDue {
+		c.acksDue = false
+		c.acks.flush()
+	}
 }
 
 // refuse answers a PUBLISH that core or the ACL refused: a negative PUBACK or
@@ -260,21 +260,20 @@ func (q *ackQueue) add(a *ack) {
 	q.mu.Unlock()
 }
 
-// full reports whether max acks wait.
-func (q *ackQueue) full(max int) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.list) >= max && !q.closed
-}
-
 // waitSpace returns when fewer than max acks wait, or done is closed.
-func (q *ackQueue) waitSpace(max int, done <-chan struct{}) {
+// before runs once, first, if it has to wait.
+func (q *ackQueue) waitSpace(max int, done <-chan struct{}, before func()) {
 	for {
 		q.mu.Lock()
 		full := len(q.list) >= max && !q.closed
 		q.mu.Unlock()
 		if !full {
 			return
+		}
+		if before != nil {
+			before() // it may make room
+			before = nil
+			continue
 		}
 		select {
 		case <-q.space:

@@ -68,9 +68,7 @@ func (s *Server) ServeConn(listener string, nc net.Conn) {
 		// Packets are handled on workers (runOn recovers there); what runs
 		// here must not take the process down either.
 		if r := recover(); r != nil {
-			s.log.Error("mqtt: panic serving connection", "remote", nc.RemoteAddr().String(), "panic", r,
-				"stack", string(debug.Stack()))
-			err = fmt.Errorf("panic: %v", r)
+			err = s.panicked(nc, r)
 		}
 		cl.Stop(err)
 		// A connection that got past CONNECT ends here, whichever way.
@@ -112,9 +110,7 @@ func (h *handler) run(fn func() error) error {
 func (h *handler) runOn(*worker) {
 	defer func() {
 		if r := recover(); r != nil {
-			h.s.log.Error("mqtt: panic serving connection", "remote", h.bc.RemoteAddr().String(), "panic", r,
-				"stack", string(debug.Stack()))
-			h.done <- fmt.Errorf("panic: %v", r)
+			h.done <- h.s.panicked(h.bc, r)
 		}
 	}()
 	h.done <- h.job()
@@ -145,7 +141,7 @@ func (h *handler) burst() error {
 			return err
 		}
 		if h.cl.Closed() || h.bc.br.Buffered() == 0 {
-			if h.c != nil && h.c.acksDue {
+			if h.c != nil {
 				h.c.flushAcks()
 			}
 			return nil
@@ -158,6 +154,14 @@ func (h *handler) burst() error {
 }
 
 var errConnectionLost = errors.New("connection lost")
+
+// panicked logs a panic recovered while serving nc and returns it as the
+// error that ends the connection.
+func (s *Server) panicked(nc net.Conn, r any) error {
+	s.log.Error("mqtt: panic serving connection", "remote", nc.RemoteAddr().String(), "panic", r,
+		"stack", string(debug.Stack()))
+	return fmt.Errorf("panic: %v", r)
+}
 
 // handshake reads and answers the CONNECT: mochi parses and validates it,
 // connect authenticates it, establish attaches it to its session, and after
@@ -195,6 +199,7 @@ func (h *handler) handshake() error {
 		_ = s.mochi.DisconnectClient(old, packets.ErrSessionTakenOver)
 	}
 	s.mochi.Clients.Add(cl) // [MQTT-4.1.0-1]
+	// [MQTT-3.2.2-2] [MQTT-3.2.2-3]: Session Present from establish.
 	if err := s.mochi.SendConnack(cl, packets.CodeSuccess, c.sessionPresent, nil); err != nil {
 		return fmt.Errorf("ack connection packet: %w", err)
 	}

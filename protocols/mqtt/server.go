@@ -250,22 +250,17 @@ func (g *flowGate) set(blocked bool) {
 	}
 }
 
-// blocked reports whether publishers must wait.
-func (g *flowGate) blocked() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.ch != nil
-}
-
 // wait returns once publishing may go on, or done is closed. Waiting stops
 // the connection's reads, which is MQTT's only way to push back.
-func (g *flowGate) wait(done <-chan struct{}) {
+// before runs first if it has to wait.
+func (g *flowGate) wait(done <-chan struct{}, before func()) {
 	g.mu.Lock()
 	ch := g.ch
 	g.mu.Unlock()
 	if ch == nil {
 		return
 	}
+	before()
 	select {
 	case <-ch:
 	case <-done:
