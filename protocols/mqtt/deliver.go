@@ -388,38 +388,6 @@ func (c *conn) pubrel(pid uint16, code packets.Code) packets.Packet {
 	return pk
 }
 
-// neutral is what mochi gets instead of a packet this package handled: a
-// PUBCOMP for packet identifier 0, which it looks up, does not find and
-// ignores.
-func neutral(pk packets.Packet) packets.Packet {
-	return packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubcomp}, ProtocolVersion: pk.ProtocolVersion}
-}
-
-// packetRead handles the packets of the delivery and QoS 2 flows before
-// mochi sees them.
-func (c *conn) packetRead(pk packets.Packet) packets.Packet {
-	switch pk.FixedHeader.Type {
-	case packets.Puback:
-		c.completed(pk.PacketID, 1)
-		return neutral(pk)
-	case packets.Pubcomp:
-		c.completed(pk.PacketID, 2)
-		return neutral(pk)
-	case packets.Pubrec:
-		c.received(pk)
-		return neutral(pk)
-	case packets.Pubrel:
-		if c.released(pk.PacketID) {
-			return neutral(pk)
-		}
-	case packets.Publish:
-		if pk.FixedHeader.Qos == 2 && c.retransmitted(pk) {
-			return neutral(pk)
-		}
-	}
-	return pk
-}
-
 // completed ends the flow of delivery pid at PUBACK (qos 1) or PUBCOMP
 // (qos 2). An identifier not in flight is ignored, as mochi does.
 func (c *conn) completed(pid uint16, qos byte) {
@@ -447,7 +415,7 @@ func (c *conn) completed(pid uint16, qos byte) {
 // received handles PUBREC for a QoS 2 delivery: the client has the message,
 // so it is settled in core, and PUBREL follows. A failure reason code ends
 // the flow and rejects the message (dead-lettered if the queue says so).
-func (c *conn) received(pk packets.Packet) {
+func (c *conn) received(pk *packets.Packet) {
 	s := c.sess
 	s.mu.Lock()
 	om := s.out[pk.PacketID]

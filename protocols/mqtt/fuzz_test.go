@@ -189,7 +189,7 @@ func serve(t testing.TB, s *Server, input []byte, enough func(map[byte]int) bool
 
 // FuzzServeConn feeds arbitrary bytes to the front-end as a client would:
 // nothing may panic out of ServeConn, hang, or allocate beyond the packet
-// size limit (checked by mochi before it reads a packet's body).
+// size limit (checked by readFixedHeader before a packet's body is read).
 func FuzzServeConn(f *testing.F) {
 	for _, v := range []byte{3, 4, 5} {
 		f.Add(sessionSeed(f, v))

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/mqgate/mqgate/core"
@@ -22,10 +23,45 @@ import (
 // [MQTT-4.6.0-2] [MQTT-4.6.0-3]. At most Config.ReceiveMaximum wait at a
 // time; beyond that the connection is not read.
 
-// publish handles a PUBLISH mochi has validated (topic, alias resolved) and
-// returns what mochi should do next: nothing (packets.ErrRejectPacket) or
-// nothing but a QoS 0 bookkeeping (packets.CodeSuccessIgnore).
-func (c *conn) publish(pk packets.Packet) error {
+// receivePublish handles a PUBLISH after the checks mochi's processPacket
+// and processPublish (server.go, v2.7.9) make before their OnPublish hook.
+// mochi's receive quota is left out: this package keeps the client to the
+// Receive Maximum itself (publish), by not reading beyond it.
+func (c *conn) receivePublish(pk *packets.Packet) error {
+	if pk.FixedHeader.Qos == 2 && c.retransmitted(pk) {
+		return nil
+	}
+	caps := c.srv.mochi.Options.Capabilities
+	if code := pk.PublishValidate(caps.TopicAliasMaximum); code != packets.CodeSuccess {
+		return code
+	}
+	if !mochi.IsValidFilter(pk.TopicName, true) {
+		return nil // a $SYS topic: mochi drops the message
+	}
+	if pki, ok := c.cl.State.Inflight.Get(pk.PacketID); ok {
+		// mochi's in-flight list holds the PUBRECs it answers PUBREL from.
+		if pki.FixedHeader.Type == packets.Pubrec { // [MQTT-4.3.3-10]
+			return c.cl.WritePacket(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec},
+				PacketID: pk.PacketID, ReasonCode: packets.ErrPacketIdentifierInUse.Code,
+				Properties: packets.Properties{ReasonString: packets.ErrPacketIdentifierInUse.Reason}})
+		}
+		if c.cl.State.Inflight.Delete(pk.PacketID) { // [MQTT-4.3.2-5]
+			atomic.AddInt64(&c.srv.mochi.Info.Inflight, -1)
+		}
+	}
+	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 { // [MQTT-3.3.2-11]
+		pk.TopicName = c.cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
+	}
+	if pk.FixedHeader.Qos > caps.MaximumQos {
+		pk.FixedHeader.Qos = caps.MaximumQos // [MQTT-3.2.2-9]
+	}
+	c.publish(pk)
+	return nil
+}
+
+// publish publishes a checked PUBLISH into core. A refusal is answered here
+// (refuse).
+func (c *conn) publish(pk *packets.Packet) {
 	srv := c.srv
 	s := c.sess
 	qos := pk.FixedHeader.Qos
@@ -39,13 +75,15 @@ func (c *conn) publish(pk packets.Packet) error {
 	a := &appMsg{topic: pk.TopicName, qos: qos, retain: pk.FixedHeader.Retain, payload: pk.Payload,
 		props: messageProps(&pk.Properties)}
 	if !allowed(srv.cfg.ACL, c.subject(), false, a.topic) {
-		return c.refuse(pk, packets.ErrNotAuthorized, "publishing to this topic is not allowed")
+		c.refuse(pk, packets.ErrNotAuthorized, "publishing to this topic is not allowed")
+		return
 	}
 	s.life.Lock()
 	cs := s.cs
 	s.life.Unlock()
 	if cs == nil {
-		return c.refuse(pk, packets.ErrUnspecifiedError, "no session")
+		c.refuse(pk, packets.ErrUnspecifiedError, "no session")
+		return
 	}
 	var ak *ack
 	if qos > 0 {
@@ -81,18 +119,17 @@ func (c *conn) publish(pk packets.Packet) error {
 	if err != nil {
 		c.log.Info("mqtt: publish refused", "topic", a.topic, "err", err)
 		if ak == nil {
-			return c.refuse(pk, reasonFor(err), errorText(err))
+			c.refuse(pk, reasonFor(err), errorText(err))
+			return
 		}
 		ak.fail(reasonFor(err), errorText(err))
 	}
-	if ak == nil {
-		return packets.CodeSuccessIgnore
+	if ak != nil {
+		// Due acks are written when the burst of packets this one came in
+		// ends (handler.burst), or, when core confirms later, by a job kick
+		// starts: under load, one write for many PUBACKs.
+		c.acksDue = true
 	}
-	// Due acks are written when the burst of packets this one came in ends
-	// (handler.burst), or, when core confirms later, by a job kick starts:
-	// under load, one write for many PUBACKs.
-	c.acksDue = true
-	return packets.ErrRejectPacket
 }
 
 // flushAcks writes the acks that became due during this burst of packets.
@@ -106,13 +143,13 @@ func (c *conn) flushAcks() {
 // refuse answers a PUBLISH that core or the ACL refused: a negative PUBACK or
 // PUBREC for MQTT 5 at QoS 1 and 2; otherwise the connection ends (MQTT 5
 // with DISCONNECT and the reason), as RabbitMQ's disconnect_on_unauthorized.
-func (c *conn) refuse(pk packets.Packet, code packets.Code, reason string) error {
+func (c *conn) refuse(pk *packets.Packet, code packets.Code, reason string) {
 	if c.v5 && pk.FixedHeader.Qos > 0 {
 		ak := &ack{c: c, pid: pk.PacketID, qos: pk.FixedHeader.Qos}
 		ak.fail(code, reason)
 		c.acks.add(ak)
 		c.acks.flush()
-		return packets.ErrRejectPacket
+		return
 	}
 	c.abnormal.Store(true)
 	if c.v5 {
@@ -120,7 +157,6 @@ func (c *conn) refuse(pk packets.Packet, code packets.Code, reason string) error
 	} else {
 		c.cl.Stop(code)
 	}
-	return packets.ErrRejectPacket
 }
 
 // errorText is the reason string of a core error.
@@ -139,7 +175,7 @@ func errorText(err error) string {
 // retransmitted handles a QoS 2 PUBLISH whose packet identifier is still
 // between PUBLISH and PUBREL: the message is not published again
 // [MQTT-4.3.3-10]; the PUBREC is written again once the first is due.
-func (c *conn) retransmitted(pk packets.Packet) bool {
+func (c *conn) retransmitted(pk *packets.Packet) bool {
 	s := c.sess
 	s.mu.Lock()
 	orig, ok := s.inQoS2[pk.PacketID]

@@ -27,19 +27,19 @@ import (
 //
 // Here the connection's goroutine only parks: it reads the next fixed header
 // in readLoop, whose frame is small, and hands the packet to a short-lived
-// worker goroutine (workers.go) that runs mochi's decoding and processing
+// worker goroutine (workers.go) that decodes and processes it (receive.go)
 // and goes on with the packets already buffered behind it (a burst) before
 // it returns. Deep stacks belong to the workers, as many as there are
 // bursts at once; an idle client keeps one 4 KiB stack. The hand-over costs
 // a goroutine switch per burst, not per packet, as a busy publisher's
 // packets arrive many per read.
 
-// readBufferSize is the connection's read buffer (mochi's default size);
-// mochi's own buffer sits on top of it at its minimum size.
+// readBufferSize is the connection's read buffer (mochi's default size).
 const readBufferSize = 2 << 10
 
-// bufferedConn is a client's net.Conn as mochi sees it: reads come through
-// a buffer whose fill level tells whether a burst goes on.
+// bufferedConn is a client's net.Conn as mochi sees it. Packets are read
+// from br (receive.go), whose fill level tells whether a burst goes on;
+// mochi writes to the connection but never reads it.
 type bufferedConn struct {
 	net.Conn
 	br *bufio.Reader
@@ -124,8 +124,8 @@ func (h *handler) readLoop() error {
 			return nil
 		}
 		refreshDeadline(h.cl)
-		if err := h.cl.ReadFixedHeader(&h.fh); err != nil {
-			return err
+		if err := h.readFixedHeader(&h.fh); err != nil {
+			return h.failed(err)
 		}
 		if err := h.run(h.burstFn); err != nil {
 			return err
@@ -136,19 +136,18 @@ func (h *handler) readLoop() error {
 // burst handles the packet whose header readLoop read, then those already
 // buffered behind it.
 func (h *handler) burst() error {
+	var pk packets.Packet // decoded into, one packet after the other
 	for {
-		if err := h.s.receive(h.cl, &h.fh); err != nil {
+		if err := h.receive(&pk); err != nil {
 			return err
 		}
 		if h.cl.Closed() || h.bc.br.Buffered() == 0 {
-			if h.c != nil {
-				h.c.flushAcks()
-			}
+			h.c.flushAcks()
 			return nil
 		}
 		refreshDeadline(h.cl)
-		if err := h.cl.ReadFixedHeader(&h.fh); err != nil {
-			return err
+		if err := h.readFixedHeader(&h.fh); err != nil {
+			return h.failed(err)
 		}
 	}
 }
@@ -169,14 +168,14 @@ func (s *Server) panicked(nc net.Conn, r any) error {
 func (h *handler) handshake() error {
 	s, cl, listener := h.s, h.cl, h.listener
 	var fh packets.FixedHeader
-	if err := cl.ReadFixedHeader(&fh); err != nil {
+	if err := h.readFixedHeader(&fh); err != nil {
 		return fmt.Errorf("read connection: %w", err)
 	}
 	if fh.Type != packets.Connect {
 		return packets.ErrProtocolViolationRequireFirstConnect // [MQTT-3.1.0-1]
 	}
-	pk, err := cl.ReadPacket(&fh)
-	if err != nil {
+	var pk packets.Packet
+	if err := h.readPacket(&fh, &pk); err != nil {
 		return fmt.Errorf("read connection: %w", err)
 	}
 	cl.ParseConnect(listener, pk)
@@ -224,24 +223,6 @@ func (s *Server) validateConnect(cl *mochi.Client, pk *packets.Packet) packets.C
 		return packets.ErrRetainNotSupported // [MQTT-3.2.2-13]
 	}
 	return packets.CodeSuccess
-}
-
-// receive reads the rest of one packet and has mochi process it (mochi's
-// receivePacket): a failure that has an MQTT 5 reason code is told to the
-// client before the connection ends.
-func (s *Server) receive(cl *mochi.Client, fh *packets.FixedHeader) error {
-	pk, err := cl.ReadPacket(fh)
-	if err != nil {
-		return err
-	}
-	if err := s.mochi.InjectPacket(cl, pk); err != nil {
-		var code packets.Code
-		if errors.As(err, &code) && cl.Properties.ProtocolVersion == 5 && code.Code >= packets.ErrUnspecifiedError.Code {
-			_ = s.mochi.DisconnectClient(cl, code)
-		}
-		return err
-	}
-	return nil
 }
 
 // refreshDeadline is mochi's keep-alive: the connection ends when nothing

@@ -85,7 +85,7 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	s.mochi = mochi.New(&mochi.Options{Capabilities: caps, Logger: log.With("component", "mochi"),
 		SysTopicResendInterval: 1 << 30,
-		// bufferedConn buffers reads (serve.go).
+		// mochi's reader is not used (receive.go): the smallest buffer.
 		ClientNetReadBufferSize: 16})
 	if err := s.mochi.AddHook(&hook{s: s}, nil); err != nil {
 		log.Error("mqtt: add hook", "err", err) // cannot happen: the hook's Init accepts anything

@@ -1,0 +1,119 @@
+package mqtt
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// TestBadPacketsEndTheConnectionWithTheirReason: an MQTT 5 client that
+// sends a packet beyond the maximum packet size, or a packet only a server
+// sends, gets a DISCONNECT with the reason code before the connection ends
+// [MQTT-3.2.2-15]; an MQTT 3.1.1 client is only disconnected.
+func TestBadPacketsEndTheConnectionWithTheirReason(t *testing.T) {
+	s := newTestServer(t, func(c *Config) { c.MaxPacketSize = 1024 })
+	big := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: 1,
+		TopicName: "t", Payload: make([]byte, 2000)}
+	connack := []byte{packets.Connack << 4, 3, 0, 0, 0} // what only a server sends
+	for _, tc := range []struct {
+		name   string
+		v      byte
+		bad    []byte
+		reason byte // of the DISCONNECT; 0: none expected
+	}{
+		{"too large, v5", 5, encode(t, 5, big), packets.ErrPacketTooLarge.Code},
+		{"server packet, v5", 5, connack, packets.ErrProtocolViolation.Code},
+		{"too large, v3.1.1", 4, encode(t, 4, big), 0},
+		{"server packet, v3.1.1", 4, connack, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			input := append(encode(t, tc.v, connectPacket(tc.v, "bad", true, false)), tc.bad...)
+			answer := exchange(t, s, tc.v, input)
+			if len(answer) == 0 || answer[0].FixedHeader.Type != packets.Connack || answer[0].ReasonCode != 0 {
+				t.Fatalf("answer %v: want a CONNACK that accepts first", answer)
+			}
+			var disconnect *packets.Packet
+			for i := range answer[1:] {
+				if answer[1+i].FixedHeader.Type == packets.Disconnect {
+					disconnect = &answer[1+i]
+				}
+			}
+			switch {
+			case tc.reason == 0 && disconnect != nil:
+				t.Fatalf("an MQTT 3 client got a DISCONNECT")
+			case tc.reason != 0 && disconnect == nil:
+				t.Fatalf("no DISCONNECT in the answer %v", answer)
+			case tc.reason != 0 && disconnect.ReasonCode != tc.reason:
+				t.Fatalf("DISCONNECT reason %#x, want %#x", disconnect.ReasonCode, tc.reason)
+			}
+		})
+	}
+}
+
+// exchange writes input on a connection to s and returns the packets s
+// answers, decoded for protocol version v, until it closes the connection,
+// which it must do in time.
+func exchange(t *testing.T, s *Server, v byte, input []byte) []packets.Packet {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback: guest may connect anonymously
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		if c, err := ln.Accept(); err == nil {
+			s.ServeConn("test", c)
+		}
+	}()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() { _, _ = client.Write(input) }()
+	var out []packets.Packet
+	r := bufio.NewReader(client)
+	for {
+		var pk packets.Packet
+		b, err := r.ReadByte()
+		if err == nil {
+			err = pk.FixedHeader.Decode(b)
+		}
+		var n int
+		if err == nil {
+			n, _, err = packets.DecodeLength(r)
+		}
+		body := make([]byte, n)
+		if err == nil {
+			_, err = io.ReadFull(r, body)
+		}
+		if err != nil {
+			break
+		}
+		pk.FixedHeader.Remaining, pk.ProtocolVersion = n, v
+		switch pk.FixedHeader.Type {
+		case packets.Connack:
+			err = pk.ConnackDecode(bytes.Clone(body))
+		case packets.Disconnect:
+			err = pk.DisconnectDecode(bytes.Clone(body))
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", packets.PacketNames[pk.FixedHeader.Type], err)
+		}
+		out = append(out, pk)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not end")
+	}
+	return out
+}
