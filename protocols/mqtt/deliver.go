@@ -273,6 +273,21 @@ func (s *session) unlistLocked(om *outMsg) {
 	}
 }
 
+// topicOfKey is a routing key and the topic it maps to.
+type topicOfKey struct{ key, topic string }
+
+// topicOf maps a delivery's routing key to its topic name, remembering the
+// last one for every session: a message fanned out to many subscribers, and
+// a flow of messages to one topic, are mapped once.
+func (s *Server) topicOf(key string) string {
+	if t := s.lastTopic.Load(); t != nil && t.key == key {
+		return t.topic
+	}
+	t := &topicOfKey{key: key, topic: keyToTopic(key)}
+	s.lastTopic.Store(t)
+	return t.topic
+}
+
 // prepare builds the PUBLISH of one item for c (MQTT 3 or 5): its topic,
 // its QoS capped by the subscriptions, its properties. The caller holds mu.
 func (s *session) prepare(c *conn, it *item, now time.Time, p *prepared) {
@@ -302,7 +317,7 @@ func (s *session) prepare(c *conn, it *item, now time.Time, p *prepared) {
 		p.settle = d.Tag
 	}
 	m := d.Message
-	topic := keyToTopic(m.RoutingKey)
+	topic := c.srv.topicOf(m.RoutingKey)
 	dm := fromMessage(m, now, c.v5)
 	var maxQoS byte
 	var rap, matched bool

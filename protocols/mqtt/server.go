@@ -32,6 +32,8 @@ type Server struct {
 
 	conns sync.Map // net.Conn → *conn, from CONNECT to disconnection
 
+	lastTopic atomic.Pointer[topicOfKey] // the topic of the last routing key delivered (deliver.go)
+
 	mu       sync.Mutex
 	sessions map[string]*session // by session key
 	shared   map[string]int      // members of each shared subscription queue, by vhost NUL queue

@@ -28,16 +28,20 @@ func swapSeparators(s string) string {
 	if i < 0 {
 		return s
 	}
-	b := []byte(s)
-	for ; i < len(b); i++ {
-		switch b[i] {
+	var b strings.Builder // one allocation, which String does not copy
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for ; i < len(s); i++ {
+		switch c := s[i]; c {
 		case '/':
-			b[i] = '.'
+			b.WriteByte('.')
 		case '.':
-			b[i] = '/'
+			b.WriteByte('/')
+		default:
+			b.WriteByte(c)
 		}
 	}
-	return string(b)
+	return b.String()
 }
 
 // topicToKey maps a topic name to its routing key.
