@@ -28,9 +28,11 @@ import (
 //	go test ./conformance -run '^$' -bench 'BenchmarkMQTT' -benchtime 20000x
 //
 // Throughput reports delivered msg/s (100-byte payloads, QoS 0 and 1,
-// 1 → 1 and 1 → 100 subscribers) and the broker's CPU time per publish;
-// idle clients reports the broker's RSS with 10,000 connected clients
-// holding one subscription each.
+// 1 → 1 and 1 → 100 subscribers), the broker's CPU time per publish, and the
+// latency from the publish call to the first subscriber's delivery under
+// that load (the publisher queues as fast as it can); latency reports it
+// one message at a time; idle clients reports the broker's RSS with 10,000
+// connected clients holding one subscription each.
 
 type benchBroker struct {
 	name string
@@ -147,12 +149,16 @@ func BenchmarkMQTTThroughput(b *testing.B) {
 				b.Run(fmt.Sprintf("%s/qos%d/1to%d", broker, qos, fanout), func(b *testing.B) {
 					br := startBroker(b, broker)
 					var got atomic.Int64
+					var lat latencies
 					want := int64(b.N * fanout)
 					done := make(chan struct{})
 					var once sync.Once
-					for range fanout {
+					for i := range fanout {
 						c := benchClient(b, br.addr, nil)
-						tok := c.Subscribe("bench/t", qos, func(pahov3.Client, pahov3.Message) {
+						tok := c.Subscribe("bench/t", qos, func(_ pahov3.Client, m pahov3.Message) {
+							if i == 0 {
+								lat.add(sinceStamp(m.Payload()))
+							}
 							if got.Add(1) == want {
 								once.Do(func() { close(done) })
 							}
@@ -166,7 +172,9 @@ func BenchmarkMQTTThroughput(b *testing.B) {
 					start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
 					toks := make([]pahov3.Token, 0, b.N)
 					for range b.N {
-						toks = append(toks, pub.Publish("bench/t", qos, false, payload))
+						p := bytes.Clone(payload) // paho writes it later
+						stamp(p)
+						toks = append(toks, pub.Publish("bench/t", qos, false, p))
 					}
 					for _, t := range toks {
 						t.WaitTimeout(time.Minute)
@@ -198,8 +206,47 @@ func BenchmarkMQTTThroughput(b *testing.B) {
 					b.ReportMetric(float64(n)/el.Seconds(), "deliveries/s")
 					b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
 					b.ReportMetric(100*float64(want-n)/float64(want), "%lost")
+					lat.report(b, "latency")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkMQTTLatency publishes one message at a time, 100 bytes, from
+// one paho client to another subscribed one, and reports the time from the
+// publish call to the delivery.
+func BenchmarkMQTTLatency(b *testing.B) {
+	payload := bytes.Repeat([]byte("x"), 100)
+	for _, broker := range []string{"mqgate", "mosquitto"} {
+		for _, qos := range []byte{0, 1} {
+			b.Run(fmt.Sprintf("%s/qos%d", broker, qos), func(b *testing.B) {
+				br := startBroker(b, broker)
+				arrived := make(chan time.Duration, 1)
+				sub := benchClient(b, br.addr, nil)
+				tok := sub.Subscribe("bench/lat", qos, func(_ pahov3.Client, m pahov3.Message) {
+					arrived <- sinceStamp(m.Payload())
+				})
+				if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+					b.Fatal(tok.Error())
+				}
+				pub := benchClient(b, br.addr, nil)
+				var lat latencies
+				b.ResetTimer()
+				for range b.N {
+					p := bytes.Clone(payload)
+					stamp(p)
+					pub.Publish("bench/lat", qos, false, p)
+					select {
+					case d := <-arrived:
+						lat.add(d)
+					case <-time.After(10 * time.Second):
+						b.Fatal("a message did not arrive")
+					}
+				}
+				b.StopTimer()
+				lat.report(b, "latency")
+			})
 		}
 	}
 }

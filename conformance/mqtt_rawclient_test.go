@@ -139,9 +139,10 @@ func appendPublish(b []byte, topic string, qos byte, pid uint16, payload []byte)
 }
 
 // rawSubscribe starts a subscriber that counts the PUBLISHes it reads into
-// got and acknowledges those of QoS 1, once per read. It ends when the
-// connection does.
-func rawSubscribe(b *testing.B, addr, filter string, qos byte, got *atomic.Int64) {
+// got, records their latency in lat unless it is nil (stamp), and
+// acknowledges those of QoS 1, once per read. It ends when the connection
+// does.
+func rawSubscribe(b *testing.B, addr, filter string, qos byte, got *atomic.Int64, lat *latencies) {
 	rc := rawDial(b, addr, clientID("rawsub"))
 	rc.subscribe(b, filter, qos)
 	go func() {
@@ -156,9 +157,13 @@ func rawSubscribe(b *testing.B, addr, filter string, qos byte, got *atomic.Int64
 				continue
 			}
 			got.Add(1)
+			payload := 2 + int(binary.BigEndian.Uint16(body))
 			if typ&0x06 != 0 {
-				tl := int(binary.BigEndian.Uint16(body))
-				acks = append(acks, 0x40, 2, body[2+tl], body[3+tl])
+				acks = append(acks, 0x40, 2, body[payload], body[payload+1])
+				payload += 2
+			}
+			if lat != nil && payload <= len(body) {
+				lat.add(sinceStamp(body[payload:]))
 			}
 			if len(acks) > 0 && rc.br.Buffered() == 0 {
 				if _, err := rc.c.Write(acks); err != nil {
@@ -170,8 +175,8 @@ func rawSubscribe(b *testing.B, addr, filter string, qos byte, got *atomic.Int64
 	}()
 }
 
-// rawPublish publishes n messages of payload to topic at qos, writing them
-// in batches, with at most rawWindow unacknowledged at QoS 1, and returns
+// rawPublish publishes n messages of payload to topic at qos, each stamped
+// with the time it is queued for writing (stamp), writing them in batches, with at most rawWindow unacknowledged at QoS 1, and returns
 // when every QoS 1 message is acknowledged (at QoS 0, when all are written).
 func rawPublish(rc *rawConn, topic string, qos byte, n int, payload []byte) error {
 	window := make(chan struct{}, rawWindow)
@@ -203,6 +208,7 @@ func rawPublish(rc *rawConn, topic string, qos byte, n int, payload []byte) erro
 			if qos > 0 && !take(window, k == 0) {
 				break
 			}
+			stamp(payload)
 			out = appendPublish(out, topic, qos, uint16(i%65535+1), payload)
 			i++
 		}
@@ -240,15 +246,19 @@ func take(window chan struct{}, wait bool) bool {
 //
 //	go test ./conformance -run '^$' -bench 'BenchmarkMQTTThroughputRaw' -benchtime 200000x
 func BenchmarkMQTTThroughputRaw(b *testing.B) {
-	payload := bytes.Repeat([]byte("x"), 100)
 	for _, broker := range []string{"mqgate", "mosquitto"} {
 		for _, qos := range []byte{0, 1} {
 			for _, fanout := range []int{1, 100} {
 				b.Run(fmt.Sprintf("%s/qos%d/1to%d", broker, qos, fanout), func(b *testing.B) {
 					br := startBroker(b, broker)
 					var got atomic.Int64
-					for range fanout {
-						rawSubscribe(b, br.addr, "bench/t", qos, &got)
+					var lat latencies
+					for i := range fanout {
+						l := &lat
+						if i > 0 {
+							l = nil // the first subscriber's deliveries
+						}
+						rawSubscribe(b, br.addr, "bench/t", qos, &got, l)
 					}
 					want := int64(b.N * fanout)
 					b.ResetTimer()
@@ -256,6 +266,7 @@ func BenchmarkMQTTThroughputRaw(b *testing.B) {
 					pub := rawDial(b, br.addr, clientID("rawpub"))
 					var pubErr error
 					var wg sync.WaitGroup
+					payload := bytes.Repeat([]byte("x"), 100)
 					wg.Go(func() { pubErr = rawPublish(pub, "bench/t", qos, b.N, payload) })
 					// All delivered, or (QoS 0 may drop) no progress for a second.
 					last, lastAt := got.Load(), time.Now()
@@ -279,6 +290,7 @@ func BenchmarkMQTTThroughputRaw(b *testing.B) {
 					b.ReportMetric(100*float64(want-last)/float64(want), "%lost")
 					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
 					b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
+					lat.report(b, "latency")
 				})
 			}
 		}

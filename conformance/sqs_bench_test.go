@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptrace"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,32 +16,6 @@ import (
 
 	"github.com/mqgate/mqgate/gateway"
 )
-
-// sqsLatencies collects call durations.
-type sqsLatencies struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (l *sqsLatencies) add(d time.Duration) {
-	l.mu.Lock()
-	l.d = append(l.d, d)
-	l.mu.Unlock()
-}
-
-func (l *sqsLatencies) report(b *testing.B, name string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.d) == 0 {
-		return
-	}
-	slices.Sort(l.d)
-	p := func(q float64) float64 {
-		return float64(l.d[min(len(l.d)-1, int(q*float64(len(l.d))))].Microseconds()) / 1000
-	}
-	b.ReportMetric(p(0.50), name+"-p50-ms")
-	b.ReportMetric(p(0.99), name+"-p99-ms")
-}
 
 // BenchmarkSQSThroughput runs 8 producers (SendMessageBatch of 10) and 8
 // consumers (ReceiveMessage of 10 with long polling, then DeleteMessageBatch)
@@ -66,7 +39,7 @@ func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 	}
 	url := sqsCreate(b, c, name, attrs)
 	const producers, consumers, groups = 8, 8, 64
-	var sendL, recvL, delL sqsLatencies
+	var sendL, recvL, delL latencies
 	var sent, done atomic.Int64
 	total := int64(b.N)
 	body := aws.String(string(make([]byte, 0)) + "a benchmark message of about a hundred bytes, which is what a typical small event carries..")
@@ -157,7 +130,7 @@ func BenchmarkSQSLongPollWakeup(b *testing.B) {
 	sender := sqsClientAt(b, addr, "test", "test")
 	receiver := sqsClientAt(b, addr, "test", "test")
 	url := sqsCreate(b, sender, "wakeup", nil)
-	var lat sqsLatencies
+	var lat latencies
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		wrote := make(chan struct{})
