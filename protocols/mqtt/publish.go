@@ -36,7 +36,10 @@ func (c *conn) receivePublish(pk *packets.Packet) error {
 		return code
 	}
 	if !mochi.IsValidFilter(pk.TopicName, true) {
-		return nil // a $SYS topic: mochi drops the message
+		// A $SYS topic [MQTT-4.7.2-1]: mochi drops the message without an
+		// answer, which leaves a QoS 1 or 2 publisher waiting.
+		c.refuse(pk, packets.ErrTopicNameInvalid, "clients do not publish to $SYS topics")
+		return nil
 	}
 	if pki, ok := c.cl.State.Inflight.Get(pk.PacketID); ok {
 		// mochi's in-flight list holds the PUBRECs it answers PUBREL from.

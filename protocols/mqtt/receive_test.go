@@ -104,6 +104,8 @@ func exchange(t *testing.T, s *Server, v byte, input []byte) []packets.Packet {
 			err = pk.ConnackDecode(bytes.Clone(body))
 		case packets.Disconnect:
 			err = pk.DisconnectDecode(bytes.Clone(body))
+		case packets.Puback:
+			err = pk.PubackDecode(bytes.Clone(body))
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", packets.PacketNames[pk.FixedHeader.Type], err)
@@ -116,4 +118,24 @@ func exchange(t *testing.T, s *Server, v byte, input []byte) []packets.Packet {
 		t.Fatal("the connection did not end")
 	}
 	return out
+}
+
+// TestPublishToSYSIsRefused: a PUBLISH to a $SYS topic gets a negative
+// PUBACK (0x90, Topic Name invalid) from MQTT 5; an MQTT 3.1.1 client, which
+// has no negative acknowledgement, is disconnected, as for a publish it is
+// not allowed.
+func TestPublishToSYSIsRefused(t *testing.T) {
+	s := newTestServer(t, nil)
+	pub := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: 7,
+		TopicName: "$SYS/broker/x", Payload: []byte("p")}
+	bye := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Disconnect}}
+	answer := exchange(t, s, 5, encode(t, 5, connectPacket(5, "sys5", true, false), pub, bye))
+	if len(answer) != 2 || answer[1].FixedHeader.Type != packets.Puback || answer[1].PacketID != 7 ||
+		answer[1].ReasonCode != packets.ErrTopicNameInvalid.Code {
+		t.Fatalf("MQTT 5: answer %+v, want CONNACK and PUBACK 7 with 0x90", answer)
+	}
+	answer = exchange(t, s, 4, encode(t, 4, connectPacket(4, "sys4", true, false), pub, bye))
+	if len(answer) != 1 {
+		t.Fatalf("MQTT 3.1.1: answer %+v, want only the CONNACK, then the connection closed", answer)
+	}
 }

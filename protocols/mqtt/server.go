@@ -85,7 +85,7 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 	caps.MaximumMessageExpiryInterval = 0 // core expires messages
 	// PUBACK and PUBREC must not echo the publish's user properties.
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
-	s.mochi = mochi.New(&mochi.Options{Capabilities: caps, Logger: log.With("component", "mochi"),
+	s.mochi = mochi.New(&mochi.Options{Capabilities: caps, Logger: slog.New(mochiLog{log.Handler()}).With("component", "mochi"),
 		SysTopicResendInterval: 1 << 30,
 		// mochi's reader is not used (receive.go): the smallest buffer.
 		ClientNetReadBufferSize: 16})
