@@ -141,76 +141,83 @@ func benchClient(b *testing.B, addr string, handler pahov3.MessageHandler) pahov
 	return c
 }
 
-func BenchmarkMQTTThroughput(b *testing.B) {
-	payload := bytes.Repeat([]byte("x"), 100)
+// throughputScenarios runs fn as a sub-benchmark for each broker, QoS and
+// fan-out the throughput benchmarks compare, with the broker started.
+func throughputScenarios(b *testing.B, fn func(b *testing.B, br benchBroker, qos byte, fanout int)) {
 	for _, broker := range []string{"mqgate", "mosquitto"} {
 		for _, qos := range []byte{0, 1} {
 			for _, fanout := range []int{1, 100} {
 				b.Run(fmt.Sprintf("%s/qos%d/1to%d", broker, qos, fanout), func(b *testing.B) {
-					br := startBroker(b, broker)
-					var got atomic.Int64
-					var lat latencies
-					want := int64(b.N * fanout)
-					done := make(chan struct{})
-					var once sync.Once
-					for i := range fanout {
-						c := benchClient(b, br.addr, nil)
-						tok := c.Subscribe("bench/t", qos, func(_ pahov3.Client, m pahov3.Message) {
-							if i == 0 {
-								lat.add(sinceStamp(m.Payload()))
-							}
-							if got.Add(1) == want {
-								once.Do(func() { close(done) })
-							}
-						})
-						if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-							b.Fatal(tok.Error())
-						}
-					}
-					pub := benchClient(b, br.addr, nil)
-					b.ResetTimer()
-					start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
-					toks := make([]pahov3.Token, 0, b.N)
-					for range b.N {
-						p := bytes.Clone(payload) // paho writes it later
-						stamp(p)
-						toks = append(toks, pub.Publish("bench/t", qos, false, p))
-					}
-					for _, t := range toks {
-						t.WaitTimeout(time.Minute)
-					}
-					// All delivered, or (QoS 0 may drop) no progress for a second.
-					last, lastAt := got.Load(), time.Now()
-				wait:
-					for {
-						select {
-						case <-done:
-							break wait
-						case <-time.After(10 * time.Millisecond):
-						}
-						if n := got.Load(); n != last {
-							last, lastAt = n, time.Now()
-						} else if time.Since(lastAt) > time.Second {
-							break wait
-						}
-					}
-					el := lastAt.Sub(start)
-					if got.Load() == want {
-						el = time.Since(start)
-					}
-					b.StopTimer()
-					cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
-					n := got.Load()
-					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
-					b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
-					b.ReportMetric(float64(n)/el.Seconds(), "deliveries/s")
-					b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
-					b.ReportMetric(100*float64(want-n)/float64(want), "%lost")
-					lat.report(b, "latency")
+					fn(b, startBroker(b, broker), qos, fanout)
 				})
 			}
 		}
 	}
+}
+
+func BenchmarkMQTTThroughput(b *testing.B) {
+	payload := bytes.Repeat([]byte("x"), 100)
+	throughputScenarios(b, func(b *testing.B, br benchBroker, qos byte, fanout int) {
+		var got atomic.Int64
+		var lat latencies
+		want := int64(b.N * fanout)
+		done := make(chan struct{})
+		var once sync.Once
+		for i := range fanout {
+			c := benchClient(b, br.addr, nil)
+			tok := c.Subscribe("bench/t", qos, func(_ pahov3.Client, m pahov3.Message) {
+				if i == 0 {
+					lat.add(sinceStamp(m.Payload()))
+				}
+				if got.Add(1) == want {
+					once.Do(func() { close(done) })
+				}
+			})
+			if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+				b.Fatal(tok.Error())
+			}
+		}
+		pub := benchClient(b, br.addr, nil)
+		b.ResetTimer()
+		start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
+		toks := make([]pahov3.Token, 0, b.N)
+		for range b.N {
+			p := bytes.Clone(payload) // paho writes it later
+			stamp(p)
+			toks = append(toks, pub.Publish("bench/t", qos, false, p))
+		}
+		for _, t := range toks {
+			t.WaitTimeout(time.Minute)
+		}
+		// All delivered, or (QoS 0 may drop) no progress for a second.
+		last, lastAt := got.Load(), time.Now()
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			case <-time.After(10 * time.Millisecond):
+			}
+			if n := got.Load(); n != last {
+				last, lastAt = n, time.Now()
+			} else if time.Since(lastAt) > time.Second {
+				break wait
+			}
+		}
+		el := lastAt.Sub(start)
+		if got.Load() == want {
+			el = time.Since(start)
+		}
+		b.StopTimer()
+		cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
+		n := got.Load()
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
+		b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
+		b.ReportMetric(float64(n)/el.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
+		b.ReportMetric(100*float64(want-n)/float64(want), "%lost")
+		lat.report(b, "latency")
+	})
 }
 
 // BenchmarkMQTTLatency publishes one message at a time, 100 bytes, from

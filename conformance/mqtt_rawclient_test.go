@@ -246,53 +246,46 @@ func take(window chan struct{}, wait bool) bool {
 //
 //	go test ./conformance -run '^$' -bench 'BenchmarkMQTTThroughputRaw' -benchtime 200000x
 func BenchmarkMQTTThroughputRaw(b *testing.B) {
-	for _, broker := range []string{"mqgate", "mosquitto"} {
-		for _, qos := range []byte{0, 1} {
-			for _, fanout := range []int{1, 100} {
-				b.Run(fmt.Sprintf("%s/qos%d/1to%d", broker, qos, fanout), func(b *testing.B) {
-					br := startBroker(b, broker)
-					var got atomic.Int64
-					var lat latencies
-					for i := range fanout {
-						l := &lat
-						if i > 0 {
-							l = nil // the first subscriber's deliveries
-						}
-						rawSubscribe(b, br.addr, "bench/t", qos, &got, l)
-					}
-					want := int64(b.N * fanout)
-					b.ResetTimer()
-					start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
-					pub := rawDial(b, br.addr, clientID("rawpub"))
-					var pubErr error
-					var wg sync.WaitGroup
-					payload := bytes.Repeat([]byte("x"), 100)
-					wg.Go(func() { pubErr = rawPublish(pub, "bench/t", qos, b.N, payload) })
-					// All delivered, or (QoS 0 may drop) no progress for a second.
-					last, lastAt := got.Load(), time.Now()
-					for last < want {
-						time.Sleep(5 * time.Millisecond)
-						if n := got.Load(); n != last {
-							last, lastAt = n, time.Now()
-						} else if time.Since(lastAt) > time.Second {
-							break
-						}
-					}
-					el := lastAt.Sub(start)
-					wg.Wait()
-					b.StopTimer()
-					if pubErr != nil {
-						b.Fatal(pubErr)
-					}
-					cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
-					b.ReportMetric(float64(last)/el.Seconds(), "deliveries/s")
-					b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
-					b.ReportMetric(100*float64(want-last)/float64(want), "%lost")
-					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
-					b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
-					lat.report(b, "latency")
-				})
+	throughputScenarios(b, func(b *testing.B, br benchBroker, qos byte, fanout int) {
+		var got atomic.Int64
+		var lat latencies
+		for i := range fanout {
+			l := &lat
+			if i > 0 {
+				l = nil // the first subscriber's deliveries
+			}
+			rawSubscribe(b, br.addr, "bench/t", qos, &got, l)
+		}
+		want := int64(b.N * fanout)
+		b.ResetTimer()
+		start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
+		pub := rawDial(b, br.addr, clientID("rawpub"))
+		var pubErr error
+		var wg sync.WaitGroup
+		payload := bytes.Repeat([]byte("x"), 100)
+		wg.Go(func() { pubErr = rawPublish(pub, "bench/t", qos, b.N, payload) })
+		// All delivered, or (QoS 0 may drop) no progress for a second.
+		last, lastAt := got.Load(), time.Now()
+		for last < want {
+			time.Sleep(5 * time.Millisecond)
+			if n := got.Load(); n != last {
+				last, lastAt = n, time.Now()
+			} else if time.Since(lastAt) > time.Second {
+				break
 			}
 		}
-	}
+		el := lastAt.Sub(start)
+		wg.Wait()
+		b.StopTimer()
+		if pubErr != nil {
+			b.Fatal(pubErr)
+		}
+		cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
+		b.ReportMetric(float64(last)/el.Seconds(), "deliveries/s")
+		b.ReportMetric(float64(b.N)/el.Seconds(), "publishes/s")
+		b.ReportMetric(100*float64(want-last)/float64(want), "%lost")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "broker-cpu-µs/publish")
+		b.ReportMetric(float64(self.Microseconds())/float64(b.N), "clients-cpu-µs/publish")
+		lat.report(b, "latency")
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -127,12 +128,28 @@ func sessionSeed(t testing.TB, v byte) []byte {
 	)
 }
 
-// serve runs input through one loopback TCP connection of s: it writes
-// input, reads what s answers until enough returns true for the packet
-// types seen (nil: until s closes), then closes its side. It fails if the
-// connection does not end in time (a hang).
+// serve runs input through one loopback TCP connection of s and returns
+// the types of the packets s answers: until enough returns true for them
+// (nil: until s closes, input's end being the end of what the client sends).
+// It fails if the connection does not end in time (a hang).
 func serve(t testing.TB, s *Server, input []byte, enough func(map[byte]int) bool) map[byte]int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	types := map[byte]int{}
+	converse(t, s, 0, input, enough == nil, func(pk *packets.Packet) bool {
+		types[pk.FixedHeader.Type]++
+		return enough != nil && enough(types)
+	})
+	return types
+}
+
+// converse writes input on a loopback TCP connection to s, closing its
+// writing side after it when closeWrite is set, and passes each packet s
+// answers to each until each returns true or s closes the connection; then
+// it closes its side. For protocol version v (0: none), CONNACK, PUBACK and
+// DISCONNECT are decoded; of other packets, and of every packet without v,
+// only the fixed header is. It fails if the connection does not end in time.
+func converse(t testing.TB, s *Server, v byte, input []byte, closeWrite bool, each func(*packets.Packet) bool) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback: guest may connect anonymously
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +157,9 @@ func serve(t testing.TB, s *Server, input []byte, enough func(map[byte]int) bool
 	ended := make(chan struct{})
 	go func() {
 		defer close(ended)
-		c, err := ln.Accept()
-		if err != nil {
-			return
+		if c, err := ln.Accept(); err == nil {
+			s.ServeConn("test", c)
 		}
-		s.ServeConn("fuzz", c)
 	}()
 	client, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
@@ -154,29 +169,43 @@ func serve(t testing.TB, s *Server, input []byte, enough func(map[byte]int) bool
 	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
 	go func() {
 		_, _ = client.Write(input)
-		if enough == nil {
+		if closeWrite {
 			_ = client.(*net.TCPConn).CloseWrite()
 		}
 	}()
-	types := map[byte]int{}
 	r := bufio.NewReader(client)
-	for enough == nil || !enough(types) {
-		var fh packets.FixedHeader
+	for {
+		var pk packets.Packet
 		b, err := r.ReadByte()
 		if err == nil {
-			err = fh.Decode(b)
-		}
-		var n int
-		if err == nil {
-			n, _, err = packets.DecodeLength(r)
+			err = pk.FixedHeader.Decode(b)
 		}
 		if err == nil {
-			_, err = r.Discard(n)
+			pk.FixedHeader.Remaining, _, err = packets.DecodeLength(r)
+		}
+		body := make([]byte, pk.FixedHeader.Remaining)
+		if err == nil {
+			_, err = io.ReadFull(r, body)
 		}
 		if err != nil {
 			break
 		}
-		types[fh.Type]++
+		if pk.ProtocolVersion = v; v != 0 {
+			switch pk.FixedHeader.Type {
+			case packets.Connack:
+				err = pk.ConnackDecode(body)
+			case packets.Disconnect:
+				err = pk.DisconnectDecode(body)
+			case packets.Puback:
+				err = pk.PubackDecode(body)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", packets.PacketNames[pk.FixedHeader.Type], err)
+			}
+		}
+		if each(&pk) {
+			break
+		}
 	}
 	_ = client.Close()
 	select {
@@ -184,7 +213,6 @@ func serve(t testing.TB, s *Server, input []byte, enough func(map[byte]int) bool
 	case <-time.After(10 * time.Second):
 		t.Fatalf("connection did not end for input %q", input)
 	}
-	return types
 }
 
 // FuzzServeConn feeds arbitrary bytes to the front-end as a client would:

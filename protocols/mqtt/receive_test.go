@@ -1,12 +1,7 @@
 package mqtt
 
 import (
-	"bufio"
-	"bytes"
-	"io"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 )
@@ -60,63 +55,11 @@ func TestBadPacketsEndTheConnectionWithTheirReason(t *testing.T) {
 // which it must do in time.
 func exchange(t *testing.T, s *Server, v byte, input []byte) []packets.Packet {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0") // loopback: guest may connect anonymously
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		if c, err := ln.Accept(); err == nil {
-			s.ServeConn("test", c)
-		}
-	}()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
-	go func() { _, _ = client.Write(input) }()
 	var out []packets.Packet
-	r := bufio.NewReader(client)
-	for {
-		var pk packets.Packet
-		b, err := r.ReadByte()
-		if err == nil {
-			err = pk.FixedHeader.Decode(b)
-		}
-		var n int
-		if err == nil {
-			n, _, err = packets.DecodeLength(r)
-		}
-		body := make([]byte, n)
-		if err == nil {
-			_, err = io.ReadFull(r, body)
-		}
-		if err != nil {
-			break
-		}
-		pk.FixedHeader.Remaining, pk.ProtocolVersion = n, v
-		switch pk.FixedHeader.Type {
-		case packets.Connack:
-			err = pk.ConnackDecode(bytes.Clone(body))
-		case packets.Disconnect:
-			err = pk.DisconnectDecode(bytes.Clone(body))
-		case packets.Puback:
-			err = pk.PubackDecode(bytes.Clone(body))
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", packets.PacketNames[pk.FixedHeader.Type], err)
-		}
-		out = append(out, pk)
-	}
-	select {
-	case <-ended:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the connection did not end")
-	}
+	converse(t, s, v, input, true, func(pk *packets.Packet) bool {
+		out = append(out, *pk)
+		return false
+	})
 	return out
 }
 
