@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -9,11 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,54 +30,11 @@ import (
 // one message at a time; idle clients reports the broker's RSS with 10,000
 // connected clients holding one subscription each.
 
-type benchBroker struct {
-	name string
-	addr string
-	pid  int
-}
-
-var buildOnce sync.Once
-var buildPath string
-var buildErr error
-
-// mqgateBinary builds cmd/mqgate once per test binary.
-func mqgateBinary(b *testing.B) string {
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "mqgate-bench")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "mqgate")
-		out, err := exec.Command("go", "build", "-o", buildPath, "../cmd/mqgate").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		b.Fatal(buildErr)
-	}
-	return buildPath
-}
-
-func freePort(b *testing.B) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startBroker starts "mqgate" or "mosquitto" on a free loopback port.
 func startBroker(b *testing.B, name string) benchBroker {
 	b.Helper()
-	port := freePort(b)
-	dir := b.TempDir()
-	var cmd *exec.Cmd
-	switch name {
-	case "mqgate":
-		cfg := fmt.Sprintf(`storage: memory
+	if name == "mqgate" {
+		return startMqgate(b, `storage: memory
 log_level: warn
 listeners:
   amqp: {enabled: false}
@@ -90,43 +43,21 @@ listeners:
   web_mqtt: {enabled: false}
   http_api: {enabled: false}
   management: {enabled: false}
-  mqtt: {enabled: true, addr: "127.0.0.1:%d"}
+  mqtt: {enabled: true, addr: "127.0.0.1:%[1]d"}
 mqtt:
   qos0_buffer: 100000000
-`, port)
-		mustB(b, os.WriteFile(filepath.Join(dir, "mqgate.yaml"), []byte(cfg), 0o600))
-		cmd = exec.Command(mqgateBinary(b), "--config", filepath.Join(dir, "mqgate.yaml"))
-	case "mosquitto":
-		path, err := exec.LookPath("mosquitto")
-		if err != nil {
-			b.Skip("mosquitto not installed (Debian's mosquitto package)")
-		}
-		// No queue limit on either side: mqgate never drops a QoS 1
-		// message, and its QoS 0 buffer is set as large above.
-		cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_type error\nmax_queued_messages 0\nmax_inflight_messages 0\n", port)
-		mustB(b, os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg), 0o600))
-		cmd = exec.Command(path, "-c", filepath.Join(dir, "mosquitto.conf"))
+`)
 	}
-	cmd.Stderr = os.Stderr
-	mustB(b, cmd.Start())
-	b.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%s did not start listening: %v", name, err)
-		}
-		time.Sleep(10 * time.Millisecond)
+	path, err := exec.LookPath("mosquitto")
+	if err != nil {
+		b.Skip("mosquitto not installed (Debian's mosquitto package)")
 	}
-	return benchBroker{name: name, addr: addr, pid: cmd.Process.Pid}
+	// No queue limit on either side: mqgate never drops a QoS 1 message, and
+	// its QoS 0 buffer is set as large above.
+	port, dir := freePort(b), b.TempDir()
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\nlog_type error\nmax_queued_messages 0\nmax_inflight_messages 0\n", port)
+	mustB(b, os.WriteFile(filepath.Join(dir, "mosquitto.conf"), []byte(cfg), 0o600))
+	return startProcess(b, name, exec.Command(path, "-c", filepath.Join(dir, "mosquitto.conf")), port)
 }
 
 func benchClient(b *testing.B, addr string, handler pahov3.MessageHandler) pahov3.Client {
@@ -304,60 +235,5 @@ func BenchmarkMQTTIdleClients(b *testing.B) {
 			b.ReportMetric(float64(after)/(1<<20), "MB-RSS")
 			b.ReportMetric(float64(after-before)/n, "B-RSS/client")
 		})
-	}
-}
-
-// cpuTime reads the CPU time (user and system) a process has used.
-func cpuTime(b *testing.B, pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The fields after the command name, which is in parentheses: utime and
-	// stime are the 12th and 13th of them, in clock ticks (100 per second
-	// on Linux).
-	rest := string(stat[bytes.LastIndexByte(stat, ')')+2:])
-	f := strings.Fields(rest)
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		b.Fatalf("cannot read %s", stat)
-	}
-	return time.Duration(ut+st) * 10 * time.Millisecond
-}
-
-// selfCPUTime is the CPU time this process (the benchmark's clients) has
-// used.
-func selfCPUTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// rss reads a process's resident set size in bytes.
-func rss(b *testing.B, pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
-}
-
-func mustB(b *testing.B, err error) {
-	b.Helper()
-	if err != nil {
-		b.Fatal(err)
 	}
 }

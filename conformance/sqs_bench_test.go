@@ -19,8 +19,11 @@ import (
 
 // BenchmarkSQSThroughput runs 8 producers (SendMessageBatch of 10) and 8
 // consumers (ReceiveMessage of 10 with long polling, then DeleteMessageBatch)
-// through aws-sdk-go-v2 over HTTP, and reports messages per second end to end
-// with the p50/p99 latency of each call. b.N is the number of messages.
+// through aws-sdk-go-v2 over HTTP to mqgate running as its own process, and
+// reports messages per second end to end, the p50/p99 latency of each call,
+// the messages a receive returns on average (empty ones aside), and the CPU
+// time the broker and the clients spend per message. b.N is the number of
+// messages.
 func BenchmarkSQSThroughput(b *testing.B) {
 	for _, kind := range []string{"standard", "fifo"} {
 		for _, storage := range []string{gateway.StorageMemory, gateway.StorageDurable} {
@@ -30,8 +33,8 @@ func BenchmarkSQSThroughput(b *testing.B) {
 }
 
 func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
-	addr := sqsBenchServer(b, storage)
-	c := sqsClientAt(b, addr, "test", "test")
+	br := sqsBenchServer(b, storage)
+	c := sqsClientAt(b, br.addr, "test", "test")
 	name, attrs := "bench", map[string]string(nil)
 	if fifo {
 		name, attrs = "bench.fifo", map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup",
@@ -40,13 +43,13 @@ func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 	url := sqsCreate(b, c, name, attrs)
 	const producers, consumers, groups = 8, 8, 64
 	var sendL, recvL, delL latencies
-	var sent, done atomic.Int64
+	var sent, done, nrecv atomic.Int64
 	total := int64(b.N)
 	body := aws.String(string(make([]byte, 0)) + "a benchmark message of about a hundred bytes, which is what a typical small event carries..")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0, self0 := time.Now(), cpuTime(b, br.pid), selfCPUTime()
 	var wg sync.WaitGroup
 	for p := 0; p < producers; p++ {
 		wg.Add(1)
@@ -96,6 +99,7 @@ func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 				if len(out.Messages) == 0 {
 					continue
 				}
+				nrecv.Add(1)
 				entries := make([]types.DeleteMessageBatchRequestEntry, len(out.Messages))
 				for j, m := range out.Messages {
 					entries[j] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(j)), ReceiptHandle: m.ReceiptHandle}
@@ -115,8 +119,12 @@ func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu, self := cpuTime(b, br.pid)-cpu0, selfCPUTime()-self0
 	b.StopTimer()
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(total), "broker-µs/msg")
+	b.ReportMetric(float64(self.Microseconds())/float64(total), "clients-µs/msg")
+	b.ReportMetric(float64(total)/float64(nrecv.Load()), "msg/receive")
 	sendL.report(b, "send")
 	recvL.report(b, "receive")
 	delL.report(b, "delete")
@@ -126,9 +134,9 @@ func sqsBenchThroughput(b *testing.B, fifo bool, storage string) {
 // ReceiveMessage takes to return once another client sends a message: from
 // the start of SendMessage to the return of ReceiveMessage.
 func BenchmarkSQSLongPollWakeup(b *testing.B) {
-	addr := sqsBenchServer(b, gateway.StorageMemory)
-	sender := sqsClientAt(b, addr, "test", "test")
-	receiver := sqsClientAt(b, addr, "test", "test")
+	br := sqsBenchServer(b, gateway.StorageMemory)
+	sender := sqsClientAt(b, br.addr, "test", "test")
+	receiver := sqsClientAt(b, br.addr, "test", "test")
 	url := sqsCreate(b, sender, "wakeup", nil)
 	var lat latencies
 	b.ResetTimer()
@@ -162,29 +170,19 @@ func BenchmarkSQSLongPollWakeup(b *testing.B) {
 	lat.report(b, "wakeup")
 }
 
-// benchServer starts a gateway with only the http_api door for a benchmark
-// and returns its address.
-func sqsBenchServer(b *testing.B, storage string) string {
-	b.Helper()
-	cfg := gateway.Default()
-	cfg.Storage = storage
-	cfg.DataDir = b.TempDir()
-	for _, l := range []*gateway.ListenerConfig{&cfg.Listeners.AMQP, &cfg.Listeners.MQTT, &cfg.Listeners.STOMP,
-		&cfg.Listeners.WebSTOMP, &cfg.Listeners.WebMQTT, &cfg.Listeners.Management} {
-		l.Enabled = false
-	}
-	cfg.Listeners.HTTPAPI.Addr = "127.0.0.1:0"
-	gw, err := gateway.New(cfg, testLogger())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := gw.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = gw.Shutdown(ctx)
-	})
-	return gw.Addrs()["http_api"].String()
+// sqsBenchServer starts mqgate with only the http_api door, on storage
+// (gateway.StorageDurable or gateway.StorageMemory).
+func sqsBenchServer(b *testing.B, storage string) benchBroker {
+	return startMqgate(b, `storage: `+storage+`
+data_dir: "%[2]s"
+log_level: warn
+listeners:
+  amqp: {enabled: false}
+  mqtt: {enabled: false}
+  stomp: {enabled: false}
+  web_stomp: {enabled: false}
+  web_mqtt: {enabled: false}
+  management: {enabled: false}
+  http_api: {enabled: true, addr: "127.0.0.1:%[1]d"}
+`)
 }
