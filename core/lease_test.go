@@ -893,3 +893,33 @@ func TestGetOnClosedSession(t *testing.T) {
 	wantInfo(t, q, 1, 0, 0)
 	wantDelivery(t, getOne(t, other, "q", GetOptions{}), "m", 1, false)
 }
+
+// TestWaitingGetsFillOneAtATime: messages published while several long polls
+// wait fill the poll served first up to its Max before the next one gets
+// any, so each ReceiveMessage returns a full batch instead of every poller
+// returning with one message. The waiters here are registered by hand and
+// never wake, so the assignment is what the queue decided.
+func TestWaitingGetsFillOneAtATime(t *testing.T) {
+	h := newHarness(t)
+	s, p := h.session(""), h.session("")
+	q := declareQ(t, s, "q", QueueOptions{})
+	var sinks []*getSink
+	for i := range 2 {
+		w := &getSink{ch: make(chan *Delivery, 3), gone: make(chan struct{})}
+		sinks = append(sinks, w)
+		c := &Consumer{s: s, q: q, tag: fmt.Sprint("get-", i), sink: w, waiter: true, max: 3}
+		must(t, q.addConsumer(c))
+	}
+	for i := 1; i <= 6; i++ {
+		must(t, h.publish(p, "", "q", fmt.Sprint("m", i), Properties{}))
+	}
+	for i, want := range [][]string{{"m1", "m2", "m3"}, {"m4", "m5", "m6"}} {
+		var got []string
+		for len(sinks[i].ch) > 0 {
+			got = append(got, string((<-sinks[i].ch).Message.Body))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("waiting Get %d got %q, want %q", i, got, want)
+		}
+	}
+}
