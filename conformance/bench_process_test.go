@@ -68,8 +68,7 @@ func startMqgate(b *testing.B, cfg string) benchBroker {
 	port, dir := freePort(b), b.TempDir()
 	file := filepath.Join(dir, "mqgate.yaml")
 	mustB(b, os.WriteFile(file, []byte(fmt.Sprintf(cfg, port, filepath.Join(dir, "data"))), 0o600))
-	cmd := exec.Command(mqgateBinary(b), "--config", file)
-	return startProcess(b, "mqgate", cmd, port)
+	return startProcess(b, "mqgate", exec.Command(mqgateBinary(b), "--config", file), port)
 }
 
 // startProcess starts cmd, stops it when the benchmark ends, and waits until

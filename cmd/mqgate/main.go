@@ -63,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go keepGCFloor(ctx)
+	go gateway.KeepGCFloor(ctx)
 	if err := gw.Start(); err != nil {
 		log.Error("start failed", "err", err)
 		return 1

@@ -1,4 +1,4 @@
-package main
+package gateway
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // the messages in flight), while it allocates that much every few hundred
 // messages. With Go's default GOGC of 100 the collector then runs dozens of
 // times a second: under the SQS benchmark, 65 collections a second, each
-// taking a quarter of the CPUs for a few milliseconds. keepGCFloor raises
+// taking a quarter of the CPUs for a few milliseconds. KeepGCFloor raises
 // GOGC while the live heap is small, so that the heap may grow to at least
 // gcFloorBytes before the next collection, and lowers it back to 100 as the
 // live heap grows past half of that: a large heap is collected as Go
@@ -30,8 +30,10 @@ const gcFloorBytes = 32 << 20
 // briefly stops the world, so it is changed only when it moves by a quarter.
 const gcFloorEvery = 500 * time.Millisecond
 
-// keepGCFloor adjusts GOGC until ctx ends, unless GOGC is set.
-func keepGCFloor(ctx context.Context) {
+// KeepGCFloor adjusts GOGC until ctx ends, unless GOGC is set. It sets a
+// process-wide setting, so it is for the process's main (cmd/mqgate) rather
+// than for Gateway, which may share its process with other code.
+func KeepGCFloor(ctx context.Context) {
 	if _, set := os.LookupEnv("GOGC"); set {
 		return
 	}
