@@ -82,7 +82,7 @@ func crashChild(spec string) {
 				say("error " + err.Error())
 				return
 			}
-			if err := st.Flush(); err != nil {
+			if err := cons.Flush(); err != nil {
 				return
 			}
 			var sb strings.Builder

@@ -169,6 +169,15 @@ func (s *Session) Ack(tag uint64, multiple bool) error {
 	return s.settleTags(tag, multiple, outcomeAck)
 }
 
+// Flush waits until everything the broker wrote to its store before the call
+// is durable: among it, this session's settlements so far. A front-end whose
+// ack has a reply (SQS DeleteMessage) replies after Flush, so that a
+// message whose deletion a client saw confirmed never comes back after a
+// crash. AMQP and MQTT acks have no reply and need none.
+func (s *Session) Flush() error {
+	return s.conn.b.store.Flush()
+}
+
 // NackOptions say what becomes of a rejected delivery.
 type NackOptions struct {
 	Multiple bool

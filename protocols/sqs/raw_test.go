@@ -25,7 +25,13 @@ func rawServer(t *testing.T, permissive bool) *httptest.Server {
 // rawServerClock is rawServer with a clock driving both core and the front-end.
 func rawServerClock(t *testing.T, permissive bool, clock *core.FakeClock) *httptest.Server {
 	t.Helper()
-	cc := core.Config{Store: store.NewMemory()}
+	return rawServerWith(t, permissive, clock, store.NewMemory())
+}
+
+// rawServerWith is rawServerClock on the store st.
+func rawServerWith(t *testing.T, permissive bool, clock *core.FakeClock, st store.Store) *httptest.Server {
+	t.Helper()
+	cc := core.Config{Store: st}
 	var now func() time.Time
 	if clock != nil {
 		cc.Clock, now = clock, clock.Now
@@ -58,6 +64,7 @@ type rawResponse struct {
 	status int
 	header http.Header
 	body   string
+	err    error // postJSONNoFail only
 }
 
 func do(t *testing.T, req *http.Request) rawResponse {
@@ -68,15 +75,31 @@ func do(t *testing.T, req *http.Request) rawResponse {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return rawResponse{resp.StatusCode, resp.Header, string(b)}
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
 func postJSON(t *testing.T, hs *httptest.Server, action, body string) rawResponse {
 	t.Helper()
+	r := postJSONNoFail(hs, action, body)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r
+}
+
+// postJSONNoFail is postJSON for a goroutine other than the test's: a
+// failed request is reported in err.
+func postJSONNoFail(hs *httptest.Server, action, body string) rawResponse {
 	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/", strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", "AmazonSQS."+action)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	return do(t, req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return rawResponse{err: err}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
 func postQuery(t *testing.T, hs *httptest.Server, path string, form url.Values) rawResponse {

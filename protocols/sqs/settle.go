@@ -66,7 +66,21 @@ func (s *Server) handleDeleteMessage(c *call) *awsapi.Error {
 	if err != nil {
 		return err
 	}
-	return s.deleteOne(c, q, name, in.ReceiptHandle)
+	if err := s.deleteOne(c, q, name, in.ReceiptHandle); err != nil {
+		return err
+	}
+	return durable(c)
+}
+
+// durable waits until the deletions made so far are on disk, so that a
+// message whose deletion the client saw succeed never comes back after a
+// crash of the gateway. AWS allows a deleted message to come back; mqgate
+// does not, like an acked message on every other door.
+func durable(c *call) *awsapi.Error {
+	if err := c.p.sess.Flush(); err != nil {
+		return fromCore(err)
+	}
+	return nil
 }
 
 // handleDeleteMessageBatch deletes up to 10 messages.
@@ -86,13 +100,20 @@ func (s *Server) handleDeleteMessageBatch(c *call) *awsapi.Error {
 	if err := checkBatch(ids, "DeleteMessageBatchRequestEntry"); err != nil {
 		return err
 	}
+	errs := make([]*awsapi.Error, len(in.Entries))
+	for i, e := range in.Entries {
+		errs[i] = s.deleteOne(c, q, name, e.ReceiptHandle)
+	}
+	if err := durable(c); err != nil {
+		return err
+	}
 	var failed []batchFailure
 	w := c.w
 	w.Begin("DeleteMessageBatch", true)
 	w.BeginList("Successful")
-	for _, e := range in.Entries {
-		if err := s.deleteOne(c, q, name, e.ReceiptHandle); err != nil {
-			failed = append(failed, batchFailure{e.ID, err})
+	for i, e := range in.Entries {
+		if errs[i] != nil {
+			failed = append(failed, batchFailure{e.ID, errs[i]})
 			continue
 		}
 		w.BeginItem("DeleteMessageBatchResultEntry")
