@@ -74,8 +74,8 @@ func (s *Server) handleDeleteMessage(c *call) *awsapi.Error {
 
 // durable waits until the deletions made so far are on disk, so that a
 // message whose deletion the client saw succeed never comes back after a
-// crash of the gateway. AWS allows a deleted message to come back; mqgate
-// does not, like an acked message on every other door.
+// crash of the gateway. AWS allows a deleted message to be received again on
+// rare occasions; mqgate does not.
 func durable(c *call) *awsapi.Error {
 	if err := c.p.sess.Flush(); err != nil {
 		return fromCore(err)
