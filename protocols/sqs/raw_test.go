@@ -64,14 +64,24 @@ type rawResponse struct {
 	status int
 	header http.Header
 	body   string
-	err    error // postJSONNoFail only
+	err    error // send only
 }
 
 func do(t *testing.T, req *http.Request) rawResponse {
 	t.Helper()
+	r := send(req)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r
+}
+
+// send is do for a goroutine other than the test's: a failed request is
+// reported in err.
+func send(req *http.Request) rawResponse {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return rawResponse{err: err}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -80,26 +90,15 @@ func do(t *testing.T, req *http.Request) rawResponse {
 
 func postJSON(t *testing.T, hs *httptest.Server, action, body string) rawResponse {
 	t.Helper()
-	r := postJSONNoFail(hs, action, body)
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	return r
+	return do(t, jsonRequest(hs, action, body))
 }
 
-// postJSONNoFail is postJSON for a goroutine other than the test's: a
-// failed request is reported in err.
-func postJSONNoFail(hs *httptest.Server, action, body string) rawResponse {
+// jsonRequest is an unsigned AWS JSON 1.0 request for action.
+func jsonRequest(hs *httptest.Server, action, body string) *http.Request {
 	req, _ := http.NewRequest(http.MethodPost, hs.URL+"/", strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", "AmazonSQS."+action)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return rawResponse{err: err}
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return rawResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	return req
 }
 
 func postQuery(t *testing.T, hs *httptest.Server, path string, form url.Values) rawResponse {

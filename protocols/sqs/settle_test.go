@@ -60,7 +60,7 @@ func TestDeleteRepliesOnceDurable(t *testing.T) {
 
 			st.held.Store(true)
 			replied := make(chan rawResponse, 1)
-			go func() { replied <- postJSONNoFail(hs, name, body) }()
+			go func() { replied <- send(jsonRequest(hs, name, body)) }()
 			select {
 			case <-st.flushing:
 			case r := <-replied:
