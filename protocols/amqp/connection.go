@@ -46,7 +46,9 @@ func (c *conn) handleConnectionMethod(m wire.Method) (bool, error) {
 }
 
 // handleConnectionClose answers a client's close: every channel closes (its
-// deliveries requeued, exclusive queues deleted by cleanup), then close-ok.
+// deliveries requeued), the core connection closes (its exclusive queues
+// deleted), then close-ok, so that a client which saw close-ok finds its
+// exclusive queues gone.
 func (c *conn) handleConnectionClose(m wire.Method) (bool, error) {
 	if cl := m.(*wire.ConnectionClose); cl.ReplyCode != wire.ReplySuccess {
 		c.logClient(slog.LevelInfo, "client closed the connection with an error", "code", cl.ReplyCode, "text", cl.ReplyText)
@@ -54,6 +56,9 @@ func (c *conn) handleConnectionClose(m wire.Method) (bool, error) {
 	for id, ch := range c.channels {
 		ch.release()
 		delete(c.channels, id)
+	}
+	if c.core != nil {
+		c.core.Close() // again in cleanup, where it does nothing
 	}
 	c.send(0, &wire.ConnectionCloseOk{})
 	return true, nil

@@ -40,7 +40,7 @@ type conn struct {
 	shutdown atomic.Bool // ended by Shutdown: no will
 
 	// read goroutine only
-	retainedTodo  []*subscription // subscriptions whose retained messages follow the SUBACK
+	retainedTodo  []item // retained messages matched by a SUBSCRIBE, sent after its SUBACK
 	unsubackCodes []byte
 
 	acks      ackQueue

@@ -119,9 +119,14 @@ func (c *conn) subscribed(pk packets.Packet, reasonCodes []byte) {
 		}
 		changed = true
 		// [MQTT-3.3.1-9] [MQTT-3.3.1-10] [MQTT-3.3.1-11]; none for a shared
-		// subscription (MQTT 5 §4.8.2).
+		// subscription (MQTT 5 §4.8.2). The retained messages are the ones
+		// there now, with the binding made: one retained later reaches the
+		// subscription live, and must not come again as retained when the
+		// SUBACK has been written.
 		if sub.group == "" && (sub.rh == 0 || sub.rh == 1 && !existed) {
-			c.retainedTodo = append(c.retainedTodo, sub)
+			for _, r := range srv.retained.match(c.vhost, sub.topic, time.Now()) {
+				c.retainedTodo = append(c.retainedTodo, item{ret: r, sub: sub})
+			}
 		}
 	}
 	if changed && s.persistent {
@@ -385,21 +390,11 @@ func (c *conn) unsubscribe(pk packets.Packet) {
 	}
 }
 
-// sendRetained queues the retained messages of the subscriptions of the
-// SUBACK just written.
+// sendRetained queues the retained messages found by the subscriptions of
+// the SUBACK just written.
 func (c *conn) sendRetained() {
-	todo := c.retainedTodo
+	items := c.retainedTodo
 	c.retainedTodo = nil
-	if len(todo) == 0 {
-		return
-	}
-	now := time.Now()
-	var items []item
-	for _, sub := range todo {
-		for _, r := range c.srv.retained.match(c.vhost, sub.topic, now) {
-			items = append(items, item{ret: r, sub: sub})
-		}
-	}
 	if len(items) == 0 {
 		return
 	}
