@@ -94,6 +94,12 @@ func TestSQSBatches(t *testing.T) {
 	if err != nil || len(del.Successful) != 2 || len(del.Failed) != 1 || aws.ToString(del.Failed[0].Code) != "ReceiptHandleIsInvalid" {
 		t.Fatalf("DeleteMessageBatch: %+v %v", del, err)
 	}
+	// Both messages are gone, not merely hidden.
+	for _, attr := range []string{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"} {
+		if n := sqsQueueAttr(t, c, url, attr); n != "0" {
+			t.Fatalf("%s after the batch delete: %s", attr, n)
+		}
+	}
 	_, err = c.DeleteMessageBatch(sqsCtx(t), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: []types.DeleteMessageBatchRequestEntry{}})
 	wantSQSCode(t, err, "AWS.SimpleQueueService.EmptyBatchRequest")
 }

@@ -811,6 +811,36 @@ func TestLeaseAckMultiple(t *testing.T) {
 	}
 }
 
+// TestLeaseAckEach: AckEach settles each tag it names, and only those,
+// across queues; an unknown tag is an error of its own that leaves the
+// others settled.
+func TestLeaseAckEach(t *testing.T) {
+	h := newHarness(t)
+	s := h.session("")
+	q := declareQ(t, s, "q", QueueOptions{})
+	q2 := declareQ(t, s, "q2", QueueOptions{})
+	for i := range 4 {
+		must(t, h.publish(s, "", "q", fmt.Sprint("m", i), Properties{}))
+	}
+	must(t, h.publish(s, "", "q2", "other", Properties{}))
+	ds := getWith(t, s, "q", GetOptions{Max: 4, Lease: time.Second})
+	d2 := getOne(t, s, "q2", GetOptions{Lease: time.Second})
+	errs := s.AckEach([]uint64{ds[2].Tag, 999, ds[0].Tag, d2.Tag})
+	if len(errs) != 4 || errs[0] != nil || errs[2] != nil || errs[3] != nil {
+		t.Fatalf("errors %v, want one for the unknown tag only", errs)
+	}
+	wantCode(t, errs[1], PreconditionFailed)
+	if errs := s.AckEach([]uint64{ds[1].Tag}); errs != nil {
+		t.Fatalf("errors %v for a held tag", errs)
+	}
+	h.clock.Advance(time.Second)
+	wantInfo(t, q, 1, 0, 0)
+	wantInfo(t, q2, 0, 0, 0)
+	if got := h.drain(s, "q"); !slices.Equal(got, []string{"m3"}) {
+		t.Fatalf("after AckEach of m0 m1 m2 and m3's expiry: %q", got)
+	}
+}
+
 // TestGetWaitConcurrent: two long polls and two messages: each poll gets one.
 func TestGetWaitConcurrent(t *testing.T) {
 	h := newHarness(t)

@@ -169,6 +169,30 @@ func (s *Session) Ack(tag uint64, multiple bool) error {
 	return s.settleTags(tag, multiple, outcomeAck)
 }
 
+// AckEach settles each of tags on its own, as many Acks would, with one
+// store commit and one dispatch per queue for all of them (SQS
+// DeleteMessageBatch). errs[i] is tag i's error: PreconditionFailed for a
+// tag the session does not hold. errs is nil when every tag was settled.
+func (s *Session) AckEach(tags []uint64) (errs []error) {
+	ls := make([]*lease, 0, len(tags))
+	s.mu.Lock()
+	for i, t := range tags {
+		l, err := s.takeLocked(t, false)
+		if err != nil {
+			if errs == nil {
+				errs = make([]error, len(tags))
+			}
+			errs[i] = err
+			continue
+		}
+		ls = append(ls, l...)
+	}
+	s.mu.Unlock()
+	settleByQueue(ls, outcomeAck)
+	s.kickShared()
+	return errs
+}
+
 // Flush waits until everything the broker wrote to its store before the call
 // is durable: among it, this session's settlements so far. A front-end whose
 // ack has a reply (SQS DeleteMessage) replies after Flush, so that a

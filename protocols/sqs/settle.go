@@ -42,18 +42,39 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// deleteOne deletes the message of a handle. A stale handle (the message was
-// received again, its visibility expired, it was deleted) succeeds without
-// effect, as SQS documents.
-func (s *Server) deleteOne(c *call, q *core.Queue, name, handle string) *awsapi.Error {
-	l, err := s.resolve(c, name, handle)
-	if err != nil {
-		return err
+// deleteMessages deletes the messages of handles and returns each one's
+// error. A stale handle (the message was received again, its visibility
+// expired, it was deleted) succeeds without effect, as SQS documents. The
+// handles a session issued are settled together, with one store commit.
+func (s *Server) deleteMessages(c *call, q *core.Queue, name string, handles []string) []*awsapi.Error {
+	errs := make([]*awsapi.Error, len(handles))
+	ls := make([]lease, len(handles))
+	for i, h := range handles {
+		ls[i], errs[i] = s.resolve(c, name, h)
 	}
-	if l.p != nil && l.p.sess.Ack(l.r.tag, false) == nil {
-		s.first.forget(q, l.r.seq)
+	done := make([]bool, len(handles))
+	var at []int
+	var tags []uint64
+	for i := range ls {
+		p := ls[i].p
+		if done[i] || errs[i] != nil || p == nil {
+			continue
+		}
+		at, tags = at[:0], tags[:0]
+		for j := i; j < len(ls); j++ {
+			if !done[j] && errs[j] == nil && ls[j].p == p {
+				done[j] = true
+				at, tags = append(at, j), append(tags, ls[j].r.tag)
+			}
+		}
+		failed := p.sess.AckEach(tags)
+		for k, j := range at {
+			if failed == nil || failed[k] == nil {
+				s.first.forget(q, ls[j].r.seq)
+			}
+		}
 	}
-	return nil
+	return errs
 }
 
 // handleDeleteMessage deletes one message.
@@ -66,7 +87,7 @@ func (s *Server) handleDeleteMessage(c *call) *awsapi.Error {
 	if err != nil {
 		return err
 	}
-	if err := s.deleteOne(c, q, name, in.ReceiptHandle); err != nil {
+	if err := s.deleteMessages(c, q, name, []string{in.ReceiptHandle})[0]; err != nil {
 		return err
 	}
 	return durable(c)
@@ -93,17 +114,14 @@ func (s *Server) handleDeleteMessageBatch(c *call) *awsapi.Error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(in.Entries))
+	ids, handles := make([]string, len(in.Entries)), make([]string, len(in.Entries))
 	for i, e := range in.Entries {
-		ids[i] = e.ID
+		ids[i], handles[i] = e.ID, e.ReceiptHandle
 	}
 	if err := checkBatch(ids, "DeleteMessageBatchRequestEntry"); err != nil {
 		return err
 	}
-	errs := make([]*awsapi.Error, len(in.Entries))
-	for i, e := range in.Entries {
-		errs[i] = s.deleteOne(c, q, name, e.ReceiptHandle)
-	}
+	errs := s.deleteMessages(c, q, name, handles)
 	if err := durable(c); err != nil {
 		return err
 	}
