@@ -3,6 +3,7 @@ package awsapi
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -70,6 +71,19 @@ func TestDecodeJSON(t *testing.T) {
 	for _, bad := range []string{`[]`, `{"Max":"2"}`, `{"QueueUrl":`, `"x"`} {
 		if err := DecodeJSON([]byte(bad), &in); err == nil {
 			t.Errorf("%s accepted", bad)
+		}
+	}
+	var de *DecodeError
+	if err := DecodeJSON([]byte(`{"Entries":[{"Id":3}]}`), &in); !errors.As(err, &de) || de.Param != "Entries.0.Id" {
+		t.Errorf("wrong type: %v, want a DecodeError of Entries.0.Id", err)
+	}
+	// encoding/json's leniencies: names in any case, the last of repeated
+	// members, invalid UTF-8 as U+FFFD.
+	for body, want := range map[string]string{`{"queueurl":"a"}`: "a", `{"QueueUrl":"a","QueueUrl":"b"}`: "b",
+		"{\"QueueUrl\":\"x\xffy\"}": "x\uFFFDy"} {
+		in = testInput{}
+		if err := DecodeJSON([]byte(body), &in); err != nil || in.QueueURL != want {
+			t.Errorf("%s: QueueUrl %q (%v), want %q", body, in.QueueURL, err, want)
 		}
 	}
 }

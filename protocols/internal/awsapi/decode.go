@@ -3,7 +3,6 @@ package awsapi
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -12,6 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // DecodeError reports a request parameter that could not be decoded.
@@ -28,9 +30,20 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("parameter %s is invalid: %s", e.Param, e.Msg)
 }
 
+// jsonOptions keep encoding/json's leniencies, which AWS services share:
+// member names match regardless of case, a repeated member's last value
+// wins and invalid UTF-8 becomes U+FFFD.
+var jsonOptions = json.JoinOptions(json.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true))
+
 // DecodeJSON decodes a JSON request body into v. Unknown members are
 // ignored, as AWS services ignore them; a body that is not a JSON object is
 // an error.
+//
+// It uses encoding/json/v2, through its mirror module until the Go release
+// that makes it standard: with encoding/json, decoding was a third of the
+// SQS front-end's CPU in protocols/sqs BenchmarkServeCycle; v2 takes less
+// than half that time.
 func DecodeJSON(body []byte, v any) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
@@ -39,10 +52,11 @@ func DecodeJSON(body []byte, v any) error {
 	if body[0] != '{' {
 		return &DecodeError{Param: "body", Msg: "the request body must be a JSON object"}
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return &DecodeError{Param: te.Field, Msg: "expected " + te.Type.String() + ", got " + te.Value}
+	if err := json.Unmarshal(body, v, jsonOptions); err != nil {
+		var se *json.SemanticError
+		if errors.As(err, &se) && se.GoType != nil {
+			param := strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", ".") // Entries.0.Id
+			return &DecodeError{Param: param, Msg: "expected " + se.GoType.String() + ", got " + se.JSONKind.String()}
 		}
 		return &DecodeError{Param: "body", Msg: err.Error()}
 	}
