@@ -31,7 +31,16 @@ var buildOnce sync.Once
 var buildPath string
 var buildErr error
 
-// mqgateBinary builds cmd/mqgate once per test binary.
+// TestMain removes the mqgate binary the benchmarks built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildPath != "" {
+		_ = os.RemoveAll(filepath.Dir(buildPath))
+	}
+	os.Exit(code)
+}
+
+// mqgateBinary builds cmd/mqgate once per test binary (TestMain removes it).
 func mqgateBinary(b *testing.B) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "mqgate-bench")
