@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/core/store"
 )
 
@@ -18,21 +17,7 @@ import (
 // DeleteMessageBatch of the 10, on a memory store, as the end-to-end
 // benchmark in conformance does them. It reports the cost per message.
 func BenchmarkServeCycle(b *testing.B) {
-	br, err := core.New(core.Config{Store: store.NewMemory()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer br.Close()
-	if err := br.AddVHost("/"); err != nil {
-		b.Fatal(err)
-	}
-	s := New(Config{Permissive: true, AccessKeys: []AccessKey{{ID: "test", Secret: "test", User: "guest", VHost: "/"}}}, br, nil)
-	if err := br.PutUser("guest", "guest", nil); err != nil {
-		b.Fatal(err)
-	}
-	if err := br.SetPermissions("guest", "/", ".*", ".*", ".*"); err != nil {
-		b.Fatal(err)
-	}
+	s := testServer(b, true, nil, store.NewMemory())
 	serve := func(action, body string) []byte {
 		req := httptest.NewRequest(http.MethodPost, "http://localhost:9324/", strings.NewReader(body))
 		req.Header.Set("X-Amz-Target", "AmazonSQS."+action)

@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
@@ -31,6 +32,15 @@ func rawServerClock(t *testing.T, permissive bool, clock *core.FakeClock) *httpt
 // rawServerWith is rawServerClock on the store st.
 func rawServerWith(t *testing.T, permissive bool, clock *core.FakeClock, st store.Store) *httptest.Server {
 	t.Helper()
+	hs := httptest.NewServer(testServer(t, permissive, clock, st))
+	t.Cleanup(hs.Close) // registered last: runs before testServer's cleanup
+	return hs
+}
+
+// testServer is the SQS front-end on a broker of store st with one vhost
+// and one access key, test/test; both stop when tb ends.
+func testServer(tb testing.TB, permissive bool, clock *core.FakeClock, st store.Store) *Server {
+	tb.Helper()
 	cc := core.Config{Store: st}
 	var now func() time.Time
 	if clock != nil {
@@ -38,12 +48,12 @@ func rawServerWith(t *testing.T, permissive bool, clock *core.FakeClock, st stor
 	}
 	b, err := core.New(cc)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	must := func(err error) {
-		t.Helper()
+		tb.Helper()
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	must(b.AddVHost("/"))
@@ -51,13 +61,11 @@ func rawServerWith(t *testing.T, permissive bool, clock *core.FakeClock, st stor
 	must(b.SetPermissions("guest", "/", ".*", ".*", ".*"))
 	s := New(Config{Permissive: permissive, NoPurgeLimit: clock == nil, Now: now,
 		AccessKeys: []AccessKey{{ID: "test", Secret: "test", User: "guest", VHost: "/"}}}, b, nil)
-	hs := httptest.NewServer(s)
-	t.Cleanup(func() {
-		hs.Close()
-		_ = s.Shutdown(t.Context())
+	tb.Cleanup(func() {
+		_ = s.Shutdown(context.Background())
 		_ = b.Close()
 	})
-	return hs
+	return s
 }
 
 type rawResponse struct {

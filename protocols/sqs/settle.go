@@ -52,25 +52,22 @@ func (s *Server) deleteMessages(c *call, q *core.Queue, name string, handles []s
 	for i, h := range handles {
 		ls[i], errs[i] = s.resolve(c, name, h)
 	}
-	done := make([]bool, len(handles))
-	var at []int
-	var tags []uint64
-	for i := range ls {
-		p := ls[i].p
-		if done[i] || errs[i] != nil || p == nil {
-			continue
+	// The handles of each session (usually one) in one AckEach.
+	bySession := make(map[*principal][]int, 1)
+	for i, l := range ls {
+		if errs[i] == nil && l.p != nil {
+			bySession[l.p] = append(bySession[l.p], i)
 		}
-		at, tags = at[:0], tags[:0]
-		for j := i; j < len(ls); j++ {
-			if !done[j] && errs[j] == nil && ls[j].p == p {
-				done[j] = true
-				at, tags = append(at, j), append(tags, ls[j].r.tag)
-			}
+	}
+	for p, at := range bySession {
+		tags := make([]uint64, len(at))
+		for k, i := range at {
+			tags[k] = ls[i].r.tag
 		}
 		failed := p.sess.AckEach(tags)
-		for k, j := range at {
+		for k, i := range at {
 			if failed == nil || failed[k] == nil {
-				s.first.forget(q, ls[j].r.seq)
+				s.first.forget(q, ls[i].r.seq)
 			}
 		}
 	}

@@ -263,42 +263,22 @@ func payloadHashes(r *http.Request, body []byte, presigned bool) ([]string, *Err
 }
 
 // matches recomputes the signature for each candidate canonical form and
-// compares in constant time. The canonical request and the string to sign
-// are built in one buffer, which the SDKs' requests (a few hundred bytes
-// of headers each) make worth keeping allocation-free.
+// compares in constant time.
 func (v *Verifier) matches(r *http.Request, secret string, cred credential, amzDate, signed, sig string,
 	hashes []string, presigned bool) bool {
-	var want [sha256.Size]byte
-	if len(sig) != 2*sha256.Size {
-		return false
-	}
-	if _, err := hex.Decode(want[:], []byte(sig)); err != nil {
+	want, err := hex.DecodeString(sig)
+	if err != nil || len(want) != sha256.Size {
 		return false
 	}
 	key := v.signingKey(secret, cred)
 	headers := canonicalHeaders(r, signed)
 	query := canonicalQuery(r.URL.RawQuery, presigned)
-	buf := make([]byte, 0, 512)
-	mac := hmac.New(sha256.New, key)
-	var got [sha256.Size]byte
 	for _, uri := range canonicalURIs(r) {
 		for _, ph := range hashes {
-			buf = append(buf[:0], r.Method...)
-			buf = append(append(append(buf, '\n'), uri...), '\n')
-			buf = append(append(buf, query...), '\n')
-			buf = append(append(buf, headers...), '\n')
-			buf = append(append(buf, signed...), '\n')
-			buf = append(buf, ph...)
-			creq := sha256.Sum256(buf)
-			buf = append(buf[:0], Algorithm+"\n"...)
-			buf = append(append(buf, amzDate...), '\n')
-			buf = append(append(buf, cred.date...), '/')
-			buf = append(append(buf, cred.region...), '/')
-			buf = append(append(buf, cred.service...), "/aws4_request\n"...)
-			buf = hex.AppendEncode(buf, creq[:])
-			mac.Reset()
-			mac.Write(buf)
-			if hmac.Equal(mac.Sum(got[:0]), want[:]) {
+			creq := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signed + "\n" + ph
+			h := sha256.Sum256([]byte(creq))
+			sts := Algorithm + "\n" + amzDate + "\n" + cred.scope() + "\n" + hex.EncodeToString(h[:])
+			if hmac.Equal(hmacSHA256(key, sts), want) {
 				return true
 			}
 		}
