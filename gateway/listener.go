@@ -24,7 +24,8 @@ type frontEnd interface {
 }
 
 // listenerServer is a front-end that serves a whole listener itself (an
-// http.Server); the door hands it the listener instead of accepting.
+// http.Server: WebSocket); the door hands it the listener instead of
+// accepting.
 type listenerServer interface {
 	Serve(net.Listener) error
 }
@@ -97,8 +98,8 @@ const (
 // ends the door. It returns ErrClosed after close.
 func (d *door) serve(g *group) error {
 	if ls, ok := d.fe.(listenerServer); ok {
-		// An HTTP front-end (SQS/SNS API, WebSocket) runs its own
-		// http.Server on the listener; its Shutdown closes the connections.
+		// An http.Server front-end (WebSocket) serves the listener
+		// itself; its Shutdown closes the connections.
 		err := ls.Serve(d.ln)
 		if d.isClosed() || errors.Is(err, net.ErrClosed) {
 			return ErrClosed

@@ -7,8 +7,8 @@ import (
 	"github.com/mqgate/mqgate/protocols/sqs"
 )
 
-// The SQS API serves the door "http_api" (its http.Server takes the whole
-// listener; the door's listener does TLS).
+// The SQS API serves the door "http_api": the door accepts (its listener
+// does TLS) and hands each connection to the front-end's ServeConn.
 func init() {
 	frontEndBuilders = append(frontEndBuilders, func(fes map[string]frontEnd, b *core.Broker, cfg Config, log *slog.Logger) {
 		fes["http_api"] = sqs.New(sqsConfig(cfg), b, log.With("proto", "sqs"))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/mqgate/mqgate/core"
 	"github.com/mqgate/mqgate/protocols/internal/awsapi"
+	"github.com/mqgate/mqgate/protocols/internal/httpconn"
 	"github.com/mqgate/mqgate/protocols/internal/sigv4"
 )
 
@@ -74,7 +75,7 @@ type Server struct {
 	instance uint64 // tells this process's receipt handles from a previous one's
 	handlers map[string]func(*Server, *call) *awsapi.Error
 
-	http   *http.Server
+	http   *httpconn.Server
 	ctx    context.Context // cancelled by Shutdown: ends long polls
 	cancel context.CancelFunc
 	closed atomic.Bool
@@ -126,13 +127,10 @@ func New(cfg Config, b *core.Broker, log *slog.Logger) *Server {
 	s.instance = binary.BigEndian.Uint64(inst[:])
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.tasks.init()
-	s.http = &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second, // above the 20 s long poll (elasticmq#78)
-		BaseContext:       func(net.Listener) context.Context { return s.ctx },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.http = httpconn.New(s, httpconn.Options{
+		BaseContext: s.ctx,
+		IdleTimeout: 120 * time.Second, // above the 20 s long poll (elasticmq#78)
+	})
 	return s
 }
 
@@ -143,21 +141,9 @@ func (s *Server) secret(id string) (string, bool) {
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
-// Serve serves HTTP on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error {
-	err := s.http.Serve(ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return net.ErrClosed
-	}
-	return err
-}
-
-// ServeConn serves one connection until it closes.
-func (s *Server) ServeConn(c net.Conn) {
-	ln := &oneConn{c: c, done: make(chan struct{})}
-	_ = s.http.Serve(ln)
-	<-ln.done
-}
+// ServeConn serves one connection until it closes (the gateway's door
+// accepts it; package httpconn says why not net/http's Server).
+func (s *Server) ServeConn(c net.Conn) { s.http.ServeConn(c) }
 
 // Shutdown ends long polls and move tasks, lets requests in progress finish
 // (until ctx is done) and closes the broker sessions.
@@ -165,9 +151,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closed.Store(true)
 	s.cancel()
 	err := s.http.Shutdown(ctx)
-	if errors.Is(err, net.ErrClosed) {
-		err = nil // the gateway closed the listener first
-	}
 	s.tasks.wait()
 	s.mu.Lock()
 	ps := make([]*principal, 0, len(s.principals))
@@ -180,38 +163,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		p.conn.Close()
 	}
 	return err
-}
-
-// oneConn is a listener that yields one connection, then blocks until that
-// connection is closed.
-type oneConn struct {
-	mu   sync.Mutex
-	c    net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func (l *oneConn) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	c := l.c
-	l.c = nil
-	l.mu.Unlock()
-	if c != nil {
-		return &closeNotify{Conn: c, l: l}, nil
-	}
-	<-l.done
-	return nil, net.ErrClosed
-}
-
-func (l *oneConn) Close() error         { l.once.Do(func() { close(l.done) }); return nil }
-func (l *oneConn) Addr() net.Addr       { return &net.TCPAddr{} }
-func (l *oneConn) closeOnce()           { _ = l.Close() }
-func (c *closeNotify) Close() error     { err := c.Conn.Close(); c.l.closeOnce(); return err }
-func (c *closeNotify) Unwrap() net.Conn { return c.Conn }
-
-type closeNotify struct {
-	net.Conn
-	l *oneConn
 }
 
 // principal is the broker identity of an access key: one connection and
