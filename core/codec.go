@@ -302,7 +302,7 @@ func (d *decoder) value(depth int) any {
 
 // encodeMessage is the stored form of a message.
 func encodeMessage(m *Message) []byte {
-	e := encoder{b: make([]byte, 0, 64+len(m.Body)+len(m.RoutingKey))}
+	e := encoder{b: make([]byte, 0, encodedSizeHint(m))}
 	e.u8(codecVersion)
 	e.str(m.Exchange)
 	e.str(m.RoutingKey)
@@ -329,6 +329,26 @@ func encodeMessage(m *Message) []byte {
 	e.time(m.Published)
 	e.bytes(m.Body)
 	return e.b
+}
+
+// encodedSizeHint is about what encodeMessage writes for m, never much less,
+// so that it allocates once: the strings and the body, a few bytes for each
+// number, flag and length, and the headers' keys and string values.
+func encodedSizeHint(m *Message) int {
+	p := &m.Properties
+	n := 64 + len(m.Exchange) + len(m.RoutingKey) + len(p.ContentType) + len(p.ContentEncoding) +
+		len(p.CorrelationID) + len(p.ReplyTo) + len(p.Expiration) + len(p.MessageID) + len(p.Type) +
+		len(p.UserID) + len(p.AppID) + len(m.GroupID) + len(m.DedupID) + len(m.Body)
+	for k, v := range p.Headers {
+		n += len(k) + 16
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case []byte:
+			n += len(v)
+		}
+	}
+	return n
 }
 
 func decodeMessage(b []byte) (*Message, error) {

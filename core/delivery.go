@@ -374,6 +374,9 @@ func (q *Queue) settleLocked(l *lease, o outcome, batch *store.Batch, dead []dea
 func (q *Queue) settle(ls []*lease, o outcome) {
 	var dead []deadLetter
 	var batch store.Batch
+	if q.durable && q.vh.b.durable {
+		batch.Grow(2 * len(ls)) // an entry and, usually, its message each
+	}
 	q.mu.Lock()
 	for _, l := range ls {
 		dead = q.settleLocked(l, o, &batch, dead)

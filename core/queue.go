@@ -174,6 +174,7 @@ func (q *Queue) enqueue(st *stored, m *Message, msgTTL int64, pub *publishing) e
 	st.refs.Add(1)
 	if q.persists(st) {
 		var batch store.Batch
+		batch.Grow(2)
 		if !pub.putMessage {
 			pub.putMessage = true
 			st.written.Store(true)

@@ -148,6 +148,10 @@ func (s *Session) dispatchConsumers() {
 
 // settleByQueue settles leases one queue at a time, in tag order per queue.
 func settleByQueue(ls []*lease, o outcome) {
+	if len(ls) > 0 && !slices.ContainsFunc(ls, func(l *lease) bool { return l.q != ls[0].q }) {
+		ls[0].q.settle(ls, o) // the common case: one queue, nothing to split
+		return
+	}
 	for len(ls) > 0 {
 		q := ls[0].q
 		var mine, rest []*lease

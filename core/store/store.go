@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 // ErrNotFound is returned by Message when no message has the id.
 var ErrNotFound = errors.New("store: not found")
@@ -124,6 +127,10 @@ func (b *Batch) DeleteEntry(q, seq uint64) {
 func (b *Batch) DeleteQueue(q uint64) {
 	b.Ops = append(b.Ops, Op{Kind: OpDeleteQueue, Queue: q})
 }
+
+// Grow makes room for n more operations, so a caller that knows how many it
+// will add allocates once.
+func (b *Batch) Grow(n int) { b.Ops = slices.Grow(b.Ops, n) }
 
 // Len is the number of operations in b.
 func (b *Batch) Len() int { return len(b.Ops) }

@@ -118,16 +118,17 @@ func (s *Server) writeMessages(c *call, q *core.Queue, m *queueMeta, in *receive
 func (s *Server) writeMessage(w *awsapi.Writer, q *core.Queue, m *queueMeta, sysNames []string, f nameFilter, r received) {
 	d := r.d
 	msg := d.Message
-	body := string(msg.Body)
+	body, md5Body := string(msg.Body), md5Hex(msg.Body)
 	var extra []messageAttribute
 	if !validText(body) {
 		body = base64.StdEncoding.EncodeToString(msg.Body)
+		md5Body = md5Hex([]byte(body))
 		extra = append(extra, messageAttribute{Name: bodyEncoding, DataType: "String", String: "base64"})
 	}
 	w.BeginItem("Message")
 	w.Str("MessageId", messageID(q, d))
 	w.Str("ReceiptHandle", r.handle)
-	w.Str("MD5OfBody", md5Hex([]byte(body)))
+	w.Str("MD5OfBody", md5Body)
 	w.Str("Body", body)
 	if sys := s.systemAttributes(m, sysNames, r); len(sys) > 0 {
 		w.StrMap("Attributes", "Attribute", "Name", "Value", sys)
