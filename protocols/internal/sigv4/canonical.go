@@ -8,28 +8,30 @@ import (
 	"strings"
 )
 
-// canonicalURIs returns the canonical URI a signer may have used: the SDKs
+// canonicalURIs returns the canonical URIs a signer may have used: the SDKs
 // encode the already-escaped path a second time for every service but S3
 // (aws-sdk-go-v2 httpbinding.EscapePath, botocore quote(path, safe='/~')),
-// and a signer that did not is accepted too when the two differ.
-func canonicalURIs(r *http.Request) []string {
+// and a signer that did not is accepted too when the two differ (single is
+// "" when they do not).
+func canonicalURIs(r *http.Request) (twice, single string) {
 	p := r.URL.EscapedPath()
 	if p == "" {
 		p = "/"
 	}
-	twice := uriEncode(p, true)
+	twice = uriEncode(p, true)
 	if twice == p {
-		return []string{p}
+		return p, ""
 	}
-	return []string{twice, p}
+	return twice, p
 }
 
-// canonicalQuery decodes the raw query (with '+' as a space, as the SDKs
-// treat it), re-encodes keys and values with AWS's unreserved set and sorts
-// them by key, then value. X-Amz-Signature is left out of a presigned query.
-func canonicalQuery(raw string, presigned bool) string {
+// appendCanonicalQuery appends the raw query decoded (with '+' as a space,
+// as the SDKs treat it), its keys and values re-encoded with AWS's
+// unreserved set and sorted by key, then value. X-Amz-Signature is left out
+// of a presigned query.
+func appendCanonicalQuery(b []byte, raw string, presigned bool) []byte {
 	if raw == "" {
-		return ""
+		return b
 	}
 	type kv struct{ k, v string }
 	var ps []kv
@@ -57,56 +59,85 @@ func canonicalQuery(raw string, presigned bool) string {
 		}
 		return ps[i].v < ps[j].v
 	})
-	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
+		b = append(b, p.k...)
+		b = append(b, '=')
+		b = append(b, p.v...)
 	}
-	return b.String()
+	return b
 }
 
-// canonicalHeaders renders the signed headers, each "name:value\n". Go's
-// server moves Host out of the header map into r.Host, and may hold the
+// appendCanonicalHeaders appends the signed headers, each "name:value\n".
+// Go's server moves Host out of the header map into r.Host, and may hold the
 // length only in r.ContentLength; both are read from there.
-func canonicalHeaders(r *http.Request, signed string) string {
-	var b strings.Builder
-	for _, name := range strings.Split(signed, ";") {
-		b.WriteString(name)
-		b.WriteByte(':')
+func appendCanonicalHeaders(b []byte, r *http.Request, signed string) []byte {
+	for name := range strings.SplitSeq(signed, ";") {
+		b = append(b, name...)
+		b = append(b, ':')
 		switch name {
 		case "host":
-			b.WriteString(strings.TrimSpace(r.Host))
+			b = append(b, strings.TrimSpace(r.Host)...)
 		case "content-length":
 			if v := r.Header.Get("Content-Length"); v != "" {
-				b.WriteString(trimAll(v))
+				b = appendTrimAll(b, v)
 			} else if r.ContentLength >= 0 {
-				b.WriteString(strconv.FormatInt(r.ContentLength, 10))
+				b = strconv.AppendInt(b, r.ContentLength, 10)
 			}
 		default:
-			for i, v := range r.Header.Values(name) {
+			for i, v := range headerValues(r.Header, name) {
 				if i > 0 {
-					b.WriteByte(',')
+					b = append(b, ',')
 				}
-				b.WriteString(trimAll(v))
+				b = appendTrimAll(b, v)
 			}
 		}
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	}
-	return b.String()
+	return b
 }
 
-// trimAll trims v and collapses each inner run of spaces to one (SigV4's
-// Trimall).
-func trimAll(v string) string {
+// headerValues is h.Values(name) for a lower-case signed name, without the
+// allocation of canonicalizing it into a new string: the canonical form is
+// built on the stack, and a map lookup by string(bytes) does not copy.
+func headerValues(h http.Header, name string) []string {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return h.Values(name)
+	}
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+		upper = c == '-'
+	}
+	if vs, ok := h[string(buf[:len(name)])]; ok {
+		return vs
+	}
+	return h.Values(name) // a key net/http did not canonicalize this way
+}
+
+// appendTrimAll appends v trimmed, with each inner run of spaces collapsed
+// to one (SigV4's Trimall).
+func appendTrimAll(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
 	if !strings.Contains(v, "  ") {
-		return v
+		return append(b, v...)
 	}
-	return strings.Join(strings.Fields(v), " ")
+	for i, f := range strings.Fields(v) {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, f...)
+	}
+	return b
 }
 
 // uriEncode percent-encodes every byte but A-Z a-z 0-9 - _ . ~ (and / when

@@ -73,7 +73,13 @@ type Verifier struct {
 	MaxSkew time.Duration
 
 	mu   sync.Mutex
-	keys map[string][]byte // signing keys by secret, date, region, service
+	keys map[keyScope][]byte // signing keys
+}
+
+// keyScope is what a signing key is derived from.
+type keyScope struct {
+	secret string
+	credential
 }
 
 // Verify checks the signature of r, whose whole body is body. It returns the
@@ -94,16 +100,25 @@ type credential struct {
 }
 
 func parseCredential(s string) (credential, *Error) {
-	p := strings.Split(s, "/")
-	if len(p) != 5 || p[0] == "" || p[4] != "aws4_request" || len(p[1]) != 8 {
+	akid, rest, _ := strings.Cut(s, "/")
+	date, rest, _ := strings.Cut(rest, "/")
+	region, rest, _ := strings.Cut(rest, "/")
+	service, term, ok := strings.Cut(rest, "/")
+	if !ok || akid == "" || term != "aws4_request" || len(date) != 8 {
 		return credential{}, fail(IncompleteSignature,
 			"Credential should be scoped to a valid date, region and service: "+strconv.Quote(s)+".")
 	}
-	return credential{akid: p[0], date: p[1], region: p[2], service: p[3]}, nil
+	return credential{akid: akid, date: date, region: region, service: service}, nil
 }
 
-func (c credential) scope() string {
-	return c.date + "/" + c.region + "/" + c.service + "/aws4_request"
+// appendScope appends the credential scope, date/region/service/aws4_request.
+func (c credential) appendScope(b []byte) []byte {
+	b = append(b, c.date...)
+	b = append(b, '/')
+	b = append(b, c.region...)
+	b = append(b, '/')
+	b = append(b, c.service...)
+	return append(b, "/aws4_request"...)
 }
 
 func (v *Verifier) verifyHeader(r *http.Request, body []byte, auth string) (Identity, error) {
@@ -113,7 +128,7 @@ func (v *Verifier) verifyHeader(r *http.Request, body []byte, auth string) (Iden
 			" (only "+Algorithm+" is accepted)")
 	}
 	var credStr, signed, sig string
-	for _, part := range strings.Split(rest, ",") {
+	for part := range strings.SplitSeq(rest, ",") {
 		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "Credential":
@@ -157,11 +172,11 @@ func (v *Verifier) verifyHeader(r *http.Request, body []byte, auth string) (Iden
 	if !ok {
 		return Identity{}, fail(InvalidClientTokenID, "The security token included in the request is invalid.")
 	}
-	hashes, herr := payloadHashes(r, body, false)
+	hs, herr := payloadHashes(r, body, false)
 	if herr != nil {
 		return Identity{}, herr
 	}
-	if !v.matches(r, secret, cred, amzDate, signed, sig, hashes, false) {
+	if !v.matches(r, secret, cred, amzDate, signed, sig, hs, false) {
 		return Identity{}, fail(SignatureDoesNotMatch, "The request signature we calculated does not match the signature "+
 			"you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
@@ -208,11 +223,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, body []byte) (Identity, erro
 	if !ok {
 		return Identity{}, fail(InvalidClientTokenID, "The security token included in the request is invalid.")
 	}
-	hashes, herr := payloadHashes(r, body, true)
+	hs, herr := payloadHashes(r, body, true)
 	if herr != nil {
 		return Identity{}, herr
 	}
-	if !v.matches(r, secret, cred, amzDate, signed, sig, hashes, true) {
+	if !v.matches(r, secret, cred, amzDate, signed, sig, hs, true) {
 		return Identity{}, fail(SignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided.")
 	}
 	return Identity{AccessKeyID: cred.akid, Region: cred.region, Service: cred.service, Presigned: true}, nil
@@ -246,45 +261,127 @@ func (v *Verifier) checkSkew(t time.Time, amzDate string) *Error {
 // payloadHashes lists the payload hashes a signer may have used: the
 // X-Amz-Content-Sha256 header when sent (checked against the body unless it
 // declares the payload unsigned), else the body's SHA-256, and for a
-// presigned request also UNSIGNED-PAYLOAD.
-func payloadHashes(r *http.Request, body []byte, presigned bool) ([]string, *Error) {
+// presigned request also UNSIGNED-PAYLOAD. Each is hex, as in the canonical
+// request.
+func payloadHashes(r *http.Request, body []byte, presigned bool) (hashes, *Error) {
 	sum := sha256.Sum256(body)
-	actual := hex.EncodeToString(sum[:])
+	var actual [2 * sha256.Size]byte
+	hex.Encode(actual[:], sum[:])
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		if h != UnsignedPayload && !strings.HasPrefix(h, "STREAMING-") && h != actual {
-			return nil, fail(SignatureDoesNotMatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
+		if h != UnsignedPayload && !strings.HasPrefix(h, "STREAMING-") && h != string(actual[:]) {
+			return hashes{}, fail(SignatureDoesNotMatch, "The provided 'x-amz-content-sha256' header does not match what was computed.")
 		}
-		return []string{h}, nil
+		return hashes{given: h}, nil
 	}
-	if presigned {
-		return []string{actual, UnsignedPayload}, nil
+	return hashes{actual: actual, unsigned: presigned}, nil
+}
+
+// hashes are the candidate payload hashes: the one the request gave, or the
+// body's, then UNSIGNED-PAYLOAD when unsigned is set.
+type hashes struct {
+	given    string
+	actual   [2 * sha256.Size]byte
+	unsigned bool
+}
+
+// each appends every candidate in turn to b and calls fn with the result,
+// until fn reports true.
+func (h *hashes) each(b []byte, fn func([]byte) bool) bool {
+	if h.given != "" {
+		return fn(append(b, h.given...))
 	}
-	return []string{actual}, nil
+	if fn(append(b, h.actual[:]...)) {
+		return true
+	}
+	return h.unsigned && fn(append(b, UnsignedPayload...))
 }
 
 // matches recomputes the signature for each candidate canonical form and
-// compares in constant time.
+// compares in constant time. The canonical request and the string to sign
+// are built in pooled buffers: a request is verified without allocating
+// them.
 func (v *Verifier) matches(r *http.Request, secret string, cred credential, amzDate, signed, sig string,
-	hashes []string, presigned bool) bool {
-	want, err := hex.DecodeString(sig)
-	if err != nil || len(want) != sha256.Size {
+	hs hashes, presigned bool) bool {
+	var want [sha256.Size]byte
+	if !decodeHex(want[:], sig) {
 		return false
 	}
 	key := v.signingKey(secret, cred)
-	headers := canonicalHeaders(r, signed)
-	query := canonicalQuery(r.URL.RawQuery, presigned)
-	for _, uri := range canonicalURIs(r) {
-		for _, ph := range hashes {
-			creq := r.Method + "\n" + uri + "\n" + query + "\n" + headers + "\n" + signed + "\n" + ph
-			h := sha256.Sum256([]byte(creq))
-			sts := Algorithm + "\n" + amzDate + "\n" + cred.scope() + "\n" + hex.EncodeToString(h[:])
-			if hmac.Equal(hmacSHA256(key, sts), want) {
-				return true
-			}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	// Everything between the URI and the payload hash is the same for every
+	// candidate.
+	mid := append(sc.mid[:0], '\n')
+	mid = appendCanonicalQuery(mid, r.URL.RawQuery, presigned)
+	mid = append(mid, '\n')
+	mid = appendCanonicalHeaders(mid, r, signed)
+	mid = append(mid, '\n')
+	mid = append(mid, signed...)
+	mid = append(mid, '\n')
+	sc.mid = mid
+	check := func(creq []byte) bool {
+		sc.creq = creq
+		h := sha256.Sum256(creq)
+		sts := append(sc.sts[:0], Algorithm+"\n"...)
+		sts = append(sts, amzDate...)
+		sts = append(sts, '\n')
+		sts = cred.appendScope(sts)
+		sts = append(sts, '\n')
+		sts = hex.AppendEncode(sts, h[:])
+		sc.sts = sts
+		m := hmac.New(sha256.New, key)
+		m.Write(sts)
+		var got [sha256.Size]byte
+		return hmac.Equal(m.Sum(got[:0]), want[:])
+	}
+	once, twice := canonicalURIs(r)
+	for _, uri := range [2]string{once, twice} {
+		if uri == "" {
+			continue
+		}
+		b := append(sc.creq[:0], r.Method...)
+		b = append(b, '\n')
+		b = append(b, uri...)
+		b = append(b, mid...)
+		if hs.each(b, check) {
+			return true
 		}
 	}
 	return false
 }
+
+// decodeHex decodes s, which must be exactly twice as long as dst, into dst.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// scratch holds one verification's buffers.
+type scratch struct{ mid, creq, sts []byte }
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 func hmacSHA256(key []byte, data string) []byte {
 	m := hmac.New(sha256.New, key)
@@ -294,7 +391,7 @@ func hmacSHA256(key []byte, data string) []byte {
 
 // signingKey derives (and caches) the key for secret on cred's scope.
 func (v *Verifier) signingKey(secret string, cred credential) []byte {
-	ck := secret + "\x00" + cred.scope()
+	ck := keyScope{secret: secret, credential: credential{date: cred.date, region: cred.region, service: cred.service}}
 	v.mu.Lock()
 	k, ok := v.keys[ck]
 	v.mu.Unlock()
@@ -307,7 +404,7 @@ func (v *Verifier) signingKey(secret string, cred credential) []byte {
 	k = hmacSHA256(k, "aws4_request")
 	v.mu.Lock()
 	if v.keys == nil || len(v.keys) > 1024 { // a new day or many keys: start over
-		v.keys = make(map[string][]byte)
+		v.keys = make(map[keyScope][]byte)
 	}
 	v.keys[ck] = k
 	v.mu.Unlock()

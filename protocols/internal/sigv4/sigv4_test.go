@@ -209,8 +209,14 @@ func TestURIEncode(t *testing.T) {
 			t.Errorf("uriEncode(%q) = %q, want %q", c.in, got, c.out)
 		}
 	}
-	if got := canonicalQuery("b=2&a=1&a=0&X-Amz-Signature=ff&sp=x+y", true); got != "a=0&a=1&b=2&sp=x%20y" {
-		t.Errorf("canonicalQuery = %q", got)
+	if got := string(appendCanonicalQuery([]byte("prefix:"), "b=2&a=1&a=0&X-Amz-Signature=ff&sp=x+y", true)); got != "prefix:a=0&a=1&b=2&sp=x%20y" {
+		t.Errorf("appendCanonicalQuery = %q", got)
+	}
+	h := http.Header{"X-Amz-Date": {" 20260101T000000Z "}, "X-Multi": {"a  b", "c"}}
+	r := &http.Request{Header: h, Host: "h:1", ContentLength: 3}
+	want := "host:h:1\ncontent-length:3\nx-amz-date:20260101T000000Z\nx-multi:a b,c\nx-none:\n"
+	if got := string(appendCanonicalHeaders(nil, r, "host;content-length;x-amz-date;x-multi;x-none")); got != want {
+		t.Errorf("appendCanonicalHeaders = %q, want %q", got, want)
 	}
 }
 
