@@ -103,7 +103,8 @@ func durable(c *call) *awsapi.Error {
 
 // handleDeleteMessageBatch deletes up to 10 messages.
 func (s *Server) handleDeleteMessageBatch(c *call) *awsapi.Error {
-	var in deleteMessageBatchInput
+	// Room for a full batch, so the decoder fills it instead of growing it.
+	in := deleteMessageBatchInput{Entries: make([]deleteMessageBatchEntry, 0, maxBatch)}
 	if err := c.decode(&in); err != nil {
 		return err
 	}
@@ -176,7 +177,8 @@ func (s *Server) handleChangeMessageVisibility(c *call) *awsapi.Error {
 
 // handleChangeMessageVisibilityBatch changes up to 10 visibility timeouts.
 func (s *Server) handleChangeMessageVisibilityBatch(c *call) *awsapi.Error {
-	var in changeVisibilityBatchInput
+	// Room for a full batch, so the decoder fills it instead of growing it.
+	in := changeVisibilityBatchInput{Entries: make([]changeVisibilityBatchEntry, 0, maxBatch)}
 	if err := c.decode(&in); err != nil {
 		return err
 	}
