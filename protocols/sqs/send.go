@@ -1,6 +1,7 @@
 package sqs
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -246,16 +247,14 @@ func checkBatch(ids []string, entryName string) *awsapi.Error {
 		return errTooManyEntries.With("Maximum number of entries per request are 10. You have sent " +
 			strconv.Itoa(len(ids)) + ".")
 	}
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	for i, id := range ids {
 		if !validBatchID(id) {
 			return errInvalidBatchEntryID.With("A batch entry id can only contain alphanumeric characters, hyphens " +
 				"and underscores. It can be at most 80 letters long.")
 		}
-		if seen[id] {
+		if slices.Contains(ids[:i], id) { // ten at most: cheaper than a map
 			return errBatchIDsNotDistinct.With("Id " + id + " repeated.")
 		}
-		seen[id] = true
 	}
 	return nil
 }
