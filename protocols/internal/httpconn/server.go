@@ -225,8 +225,7 @@ func (c *conn) serve(req *http.Request) (keep bool) {
 	rw := &c.rw
 	rw.reset(req)
 	c.s.handler.ServeHTTP(rw, req)
-	clientGone := w.stop()
-	ctx.release()
+	clientGone := ctx.release()
 	keep = !req.Close && !clientGone
 	if keep && !b.eof {
 		// Drain what the handler left, up to a bound, so that the next

@@ -347,3 +347,44 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatal("idle connection not closed")
 	}
 }
+
+// TestContextEndsWithHandler: a request's context is cancelled once its
+// handler returned, whether or not anything waited on it before, and no
+// watch starts after (the next request is served intact).
+func TestContextEndsWithHandler(t *testing.T) {
+	kept := make(chan context.Context, 2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/waited" {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		if err := r.Context().Err(); err != nil {
+			t.Errorf("context already ended in the handler: %v", err)
+		}
+		kept <- r.Context()
+		io.WriteString(w, r.URL.Path)
+	})
+	_, addr := serve(t, h, Options{})
+	r := dial(t, addr)
+	r.send("GET /plain HTTP/1.1\r\nHost: h\r\n\r\nGET /waited HTTP/1.1\r\nHost: h\r\n\r\n")
+	for _, want := range []string{"/plain", "/waited"} {
+		if _, b := r.read("GET"); b != want {
+			t.Fatalf("response %q, want %q", b, want)
+		}
+		ctx := <-kept
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: context not cancelled after the handler", want)
+		}
+		if ctx.Err() != context.Canceled {
+			t.Fatalf("%s: Err %v", want, ctx.Err())
+		}
+	}
+	r.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n")
+	if _, b := r.read("GET"); b != "/again" {
+		t.Fatalf("request after a late Done: %q", b)
+	}
+}
