@@ -165,11 +165,10 @@ func (c *conn) wake() { _ = c.nc.SetReadDeadline(time.Now()) }
 // connection stays open for another.
 func (c *conn) serveOne() bool {
 	// Wait for the request's first byte under the idle timeout, then read
-	// its header section under the header timeout. The deadline is set
-	// before the connection is marked idle, so Shutdown's wake overrides it.
-	// It stays in force while the body is read and the handler runs (no
-	// request of the AWS APIs takes that long: a long poll lasts 20 s), so
-	// the common request costs one deadline change, not three.
+	// its header section under the header timeout (not set when the header
+	// section has arrived whole: reading it cannot wait then). The deadline
+	// is set before the connection is marked idle, so Shutdown's wake
+	// overrides it.
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
 	if !c.s.setIdle(c, true) {
 		return false
@@ -189,9 +188,10 @@ func (c *conn) serveOne() bool {
 		c.refuse(err)
 		return false
 	}
-	if headerDeadline {
-		_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
-	}
+	// The body, and a long poll's watch, get the idle timeout afresh: far
+	// above the 20 s of a long poll, and a bound on a client that stops
+	// sending its body (net/http's server, without a ReadTimeout, has none).
+	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.IdleTimeout))
 	if status, msg := check(req); status != 0 {
 		c.writeStatus(status, msg)
 		return false
@@ -211,8 +211,7 @@ func (c *conn) serveOne() bool {
 	}
 	req.TLS = c.tls
 	req.RemoteAddr = c.nc.RemoteAddr().String()
-	keep := c.serve(req)
-	return keep && !c.s.shuttingDown()
+	return c.serve(req)
 }
 
 // serve runs the handler on req and writes its response.

@@ -388,3 +388,25 @@ func TestContextEndsWithHandler(t *testing.T) {
 		t.Fatalf("request after a late Done: %q", b)
 	}
 }
+
+// TestIdleTimeoutStartsAfresh: the time a connection sat idle before a
+// request does not count against the request: a handler that waits is not
+// cut short by the idle deadline of the wait before it.
+func TestIdleTimeoutStartsAfresh(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body) // as the AWS handlers do: the watch starts after the body
+		select {
+		case <-r.Context().Done():
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case <-time.After(250 * time.Millisecond):
+			io.WriteString(w, "waited")
+		}
+	})
+	_, addr := serve(t, h, Options{IdleTimeout: 400 * time.Millisecond})
+	r := dial(t, addr)
+	time.Sleep(250 * time.Millisecond) // idle, within the timeout
+	r.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	if resp, b := r.read("GET"); resp.StatusCode != http.StatusOK || b != "waited" {
+		t.Fatalf("status %d, body %q", resp.StatusCode, b)
+	}
+}
