@@ -201,8 +201,12 @@ func (s *Session) AckEach(tags []uint64) (errs []error) {
 // is durable: among it, this session's settlements so far. A front-end whose
 // ack has a reply (SQS DeleteMessage) replies after Flush, so that a
 // message whose deletion a client saw confirmed never comes back after a
-// crash. AMQP and MQTT acks have no reply and need none.
+// crash. AMQP and MQTT acks have no reply and need none. On a store that
+// is not durable there is nothing to wait for.
 func (s *Session) Flush() error {
+	if !s.conn.b.durable {
+		return nil
+	}
 	return s.conn.b.store.Flush()
 }
 

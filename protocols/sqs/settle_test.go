@@ -18,6 +18,10 @@ type heldStore struct {
 	release  chan struct{}
 }
 
+// Durable says the store is a disk, as it stands for one: core waits for a
+// durable store's Flush only.
+func (h *heldStore) Durable() bool { return true }
+
 func (h *heldStore) Flush() error {
 	if h.held.Load() {
 		h.flushing <- struct{}{}
