@@ -226,11 +226,13 @@ func (c *conn) serve(req *http.Request) (keep bool) {
 	c.s.handler.ServeHTTP(rw, req)
 	clientGone := ctx.release()
 	keep = !req.Close && !clientGone
+	unread := false
 	if keep && !b.eof {
 		// Drain what the handler left, up to a bound, so that the next
 		// request starts where this body ends.
 		n, err := io.CopyN(io.Discard, b, maxDrainBytes+1)
 		keep = (err == io.EOF || err == nil && b.eof) && n <= maxDrainBytes
+		unread = !keep
 	}
 	if keep && c.s.shuttingDown() {
 		keep = false
@@ -240,6 +242,9 @@ func (c *conn) serve(req *http.Request) (keep bool) {
 	}
 	if err := rw.send(c.nc, keep); err != nil {
 		return false
+	}
+	if unread {
+		c.closeGently()
 	}
 	return keep
 }
@@ -299,12 +304,16 @@ func (c *conn) writeStatus(status int, msg string) {
 	rw.WriteHeader(status)
 	_, _ = rw.Write([]byte(msg))
 	_ = c.nc.SetWriteDeadline(time.Now().Add(time.Second)) // a client that does not read must not hold us
-	if rw.send(c.nc, false) != nil {
-		return
+	if rw.send(c.nc, false) == nil {
+		c.closeGently()
 	}
-	// Closing with unread request bytes would reset the connection, and the
-	// client could lose the response: end our side first and let the rest
-	// of the request arrive for a moment, as net/http does.
+}
+
+// closeGently prepares a close with request bytes unread, which would reset
+// the connection and could lose the response on its way to the client: it
+// ends our side first and lets the rest of the request arrive for a moment
+// (at most half a second, and what arrives is discarded), as net/http does.
+func (c *conn) closeGently() {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
 		_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
 		_, _ = io.Copy(io.Discard, c.nc)
