@@ -216,16 +216,24 @@ func (c *conn) serveOne() bool {
 
 // serve runs the handler on req and writes its response.
 func (c *conn) serve(req *http.Request) (keep bool) {
-	b := &body{ReadCloser: req.Body}
+	// A request's body, watch and context, in one allocation.
+	st := &struct {
+		body
+		watch
+		watchContext
+	}{body: body{ReadCloser: req.Body}}
+	b, ctx := &st.body, &st.watchContext
+	st.watch = watch{c: c, body: b}
+	*ctx = watchContext{Context: c.s.opts.BaseContext, w: &st.watch}
 	req.Body = b
-	w := &watch{c: c, body: b}
-	ctx := &watchContext{Context: c.s.opts.BaseContext, w: w}
 	req = req.WithContext(ctx)
 	rw := &c.rw
 	rw.reset(req)
 	c.s.handler.ServeHTTP(rw, req)
-	clientGone := ctx.release()
-	keep = !req.Close && !clientGone
+	if ctx.release() {
+		return false // the client is gone: nobody to answer
+	}
+	keep = !req.Close && !c.s.shuttingDown()
 	unread := false
 	if keep && !b.eof {
 		// Drain what the handler left, up to a bound, so that the next
@@ -233,12 +241,6 @@ func (c *conn) serve(req *http.Request) (keep bool) {
 		n, err := io.CopyN(io.Discard, b, maxDrainBytes+1)
 		keep = (err == io.EOF || err == nil && b.eof) && n <= maxDrainBytes
 		unread = !keep
-	}
-	if keep && c.s.shuttingDown() {
-		keep = false
-	}
-	if clientGone {
-		return false
 	}
 	if err := rw.send(c.nc, keep); err != nil {
 		return false

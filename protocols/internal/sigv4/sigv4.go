@@ -302,8 +302,15 @@ func (h *hashes) each(b []byte, fn func([]byte) bool) bool {
 // them.
 func (v *Verifier) matches(r *http.Request, secret string, cred credential, amzDate, signed, sig string,
 	hs hashes, presigned bool) bool {
+	// Decoded from a copy on the stack: hex.Decode takes bytes, and
+	// converting sig would allocate.
 	var want [sha256.Size]byte
-	if !decodeHex(want[:], sig) {
+	var sigHex [2 * sha256.Size]byte
+	if len(sig) != len(sigHex) {
+		return false
+	}
+	copy(sigHex[:], sig)
+	if _, err := hex.Decode(want[:], sigHex[:]); err != nil {
 		return false
 	}
 	key := v.signingKey(secret, cred)
@@ -348,34 +355,6 @@ func (v *Verifier) matches(r *http.Request, secret string, cred credential, amzD
 		}
 	}
 	return false
-}
-
-// decodeHex decodes s, which must be exactly twice as long as dst, into dst.
-func decodeHex(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) {
-		return false
-	}
-	for i := range dst {
-		hi, ok1 := fromHex(s[2*i])
-		lo, ok2 := fromHex(s[2*i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return true
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // scratch holds one verification's buffers.
